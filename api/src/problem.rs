@@ -1,0 +1,244 @@
+//! Every error answer of the API: one enum, one mapping from service errors, and one
+//! rendering as an RFC 9457 problem document.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One problem with one field of the input.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything a handler or extractor can answer besides success.
+#[derive(Debug)]
+pub enum ApiError {
+    MalformedJson(String),
+    /// No usable bearer token; `token_sent` tells whether one was offered and refused.
+    Unauthorized {
+        token_sent: bool,
+    },
+    UserNotFound,
+    TokenRevoked,
+    InvalidCredentials,
+    UserBanned {
+        reason: Option<String>,
+    },
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    EmailTaken,
+    InsufficientFunds,
+    PayloadTooLarge,
+    UnsupportedMediaType(String),
+    Validation(Vec<FieldError>),
+    Unavailable,
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::UserNotFound => (StatusCode::UNAUTHORIZED, "user_not_found"),
+            Self::TokenRevoked => (StatusCode::UNAUTHORIZED, "token_revoked"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::UserBanned { .. } => (StatusCode::FORBIDDEN, "user_banned"),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+            Self::InsufficientFunds => (StatusCode::CONFLICT, "insufficient_funds"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        let text = match self {
+            Self::MalformedJson(reason) => return format!("The body is not valid JSON: {reason}"),
+            Self::UnsupportedMediaType(reason) => return reason.clone(),
+            Self::Unauthorized { token_sent: false } => "This route needs a bearer token.",
+            Self::Unauthorized { token_sent: true } => {
+                "The bearer token is malformed, expired or not valid."
+            }
+            Self::UserNotFound => "The user this token was issued to no longer exists.",
+            Self::TokenRevoked => "This token was revoked; log in again.",
+            Self::InvalidCredentials => "The email or the password is wrong.",
+            Self::UserBanned { .. } => "This account is banned.",
+            Self::Forbidden => "You do not have the right to do this.",
+            Self::NotFound => "There is no such resource.",
+            Self::MethodNotAllowed => "This route does not accept this method.",
+            Self::EmailTaken => "An account with this email address exists already.",
+            Self::InsufficientFunds => "The balance in this currency is too small.",
+            Self::PayloadTooLarge => "The request body is larger than this server accepts.",
+            Self::Validation(_) => "The request has invalid input; see `errors`.",
+            Self::Unavailable => "The database is unavailable; try again shortly.",
+            Self::Internal => "Something went wrong on our side.",
+        };
+        text.to_owned()
+    }
+
+    /// What `WWW-Authenticate` says for a 401.
+    fn challenge(&self) -> Option<&'static str> {
+        match self {
+            Self::Unauthorized { token_sent: true } | Self::UserNotFound | Self::TokenRevoked => {
+                Some("Bearer error=\"invalid_token\"")
+            }
+            Self::Unauthorized { token_sent: false } | Self::InvalidCredentials => Some("Bearer"),
+            _ => None,
+        }
+    }
+}
+
+impl From<service::Error> for ApiError {
+    fn from(err: service::Error) -> Self {
+        use service::Error as E;
+        match err {
+            E::NotFound => Self::NotFound,
+            E::EmailTaken => Self::EmailTaken,
+            E::InvalidCredentials => Self::InvalidCredentials,
+            E::InvalidToken => Self::Unauthorized { token_sent: true },
+            E::UserNotFound => Self::UserNotFound,
+            E::TokenRevoked => Self::TokenRevoked,
+            E::UserBanned { reason } => Self::UserBanned { reason },
+            E::Forbidden => Self::Forbidden,
+            E::InsufficientFunds => Self::InsufficientFunds,
+            E::Invalid { field, message } => Self::invalid(field, message),
+            E::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::Unavailable
+            }
+            E::Internal(cause) => {
+                tracing::error!(error = %cause, debug = ?cause, "internal error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let mut body = problem_body(status, code, &self.detail());
+        match &self {
+            Self::Validation(errors) => {
+                body.insert("errors".into(), json!(errors));
+            }
+            Self::UserBanned { reason } => {
+                body.insert("ban_reason".into(), json!(reason));
+            }
+            _ => {}
+        }
+
+        let mut response = problem_response(status, body);
+        if let Some(challenge) = self.challenge() {
+            let value = HeaderValue::from_static(challenge);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+fn problem_body(status: StatusCode, code: &str, detail: &str) -> Map<String, Value> {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut body = Map::new();
+    body.insert("type".into(), json!("about:blank"));
+    body.insert("title".into(), json!(title));
+    body.insert("status".into(), json!(status.as_u16()));
+    body.insert("detail".into(), json!(detail));
+    body.insert("code".into(), json!(code));
+    body
+}
+
+fn problem_response(status: StatusCode, body: Map<String, Value>) -> Response {
+    let mut response = (status, Value::Object(body).to_string()).into_response();
+    let content_type = HeaderValue::from_static(PROBLEM_JSON);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    response
+}
+
+/// The answer for a route that does not exist.
+pub async fn route_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Turns any error answer that is not a problem document yet (the framework's own 405, a
+/// rejection from a layer) into one, keeping its status and headers such as `Allow`.
+pub async fn problem_for_bare_errors(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+
+    let replacement = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("The body must be JSON.".into())
+        }
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized { token_sent: false },
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable,
+        status if status.is_server_error() => ApiError::Internal,
+        _ => ApiError::invalid("request", "The request was refused."),
+    };
+    let (mut parts, _) = response.into_parts();
+    let fresh = replacement.into_response();
+    parts.status = fresh.status();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    for (name, value) in fresh.headers() {
+        parts.headers.insert(name, value.clone());
+    }
+    let (_, body) = fresh.into_parts();
+    Response::from_parts(parts, body)
+}
+
+/// The answer when a handler panicked: a plain 500 problem; the panic itself is logged.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = message, "handler panicked");
+    ApiError::Internal.into_response()
+}

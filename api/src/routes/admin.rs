@@ -1,0 +1,95 @@
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use service::admin::Actor;
+use validator::Validate;
+
+use super::{Problems, parse_page};
+use crate::AppState;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::problem::ApiError;
+use crate::views::{PageView, UserView};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListUsersQuery {
+    limit: Option<u64>,
+    cursor: Option<String>,
+    q: Option<String>,
+}
+
+/// `GET /admin/users`: a page of users, newest first, optionally filtered by `q`.
+pub async fn list_users(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiQuery(query): ApiQuery<ListUsersQuery>,
+) -> Result<Json<PageView<UserView>>, ApiError> {
+    Actor::User(&caller).require_admin()?;
+    let mut problems = Problems::default();
+    let page = parse_page(query.limit, query.cursor.as_deref(), &mut problems);
+    problems.finish()?;
+
+    let users = service::users::list(&state.db, page, query.q.as_deref()).await?;
+    Ok(Json(PageView::new(users, UserView::from)))
+}
+
+/// `GET /admin/users/{id}`.
+pub async fn get_user(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<UserView>, ApiError> {
+    Actor::User(&caller).require_admin()?;
+
+    let user = service::users::get(&state.db, id).await?;
+    Ok(Json(user.into()))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct BanRequest {
+    #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
+    reason: String,
+}
+
+/// `POST /admin/users/{id}/ban`: bans a user and ends its tokens.
+pub async fn ban(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<BanRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    Problems::from_validation(body.validate()).finish()?;
+
+    let user = service::admin::ban(&state.db, Actor::User(&caller), id, body.reason.trim()).await?;
+    Ok(Json(user.into()))
+}
+
+/// `POST /admin/users/{id}/unban`.
+pub async fn unban(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = service::admin::unban(&state.db, Actor::User(&caller), id).await?;
+    Ok(Json(user.into()))
+}
+
+/// `POST /admin/users/{id}/promote`.
+pub async fn promote(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = service::admin::set_admin(&state.db, Actor::User(&caller), id, true).await?;
+    Ok(Json(user.into()))
+}
+
+/// `POST /admin/users/{id}/demote`.
+pub async fn demote(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = service::admin::set_admin(&state.db, Actor::User(&caller), id, false).await?;
+    Ok(Json(user.into()))
+}

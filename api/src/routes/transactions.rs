@@ -1,0 +1,149 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use service::ledger::{EntryKind, HistoryFilter, Movement, NewTransaction};
+use service::money::Currencies;
+use validator::Validate;
+
+use super::{Problems, parse_page};
+use crate::AppState;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::problem::ApiError;
+use crate::views::{BalancesView, PageView, TransactionView};
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestedKind {
+    Deposit,
+    Withdrawal,
+    Transfer,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTransactionRequest {
+    kind: RequestedKind,
+    /// A decimal string such as "12.50"; a JSON number is refused, as it may already have
+    /// lost precision on the client's side.
+    amount: String,
+    currency: String,
+    #[validate(length(max = 500, message = "must be at most 500 characters"))]
+    description: Option<String>,
+    to_user_id: Option<i64>,
+}
+
+impl CreateTransactionRequest {
+    fn parse(self, currencies: &Currencies) -> Result<NewTransaction, ApiError> {
+        let mut problems = Problems::from_validation(self.validate());
+
+        let currency = currencies.get(&self.currency);
+        if currency.is_none() {
+            let known: Vec<&str> = currencies.codes().collect();
+            problems.add("currency", format!("must be one of {}", known.join(", ")));
+        }
+        let amount = currency.and_then(|c| problems.check("amount", c.parse_amount(&self.amount)));
+
+        let movement = match (self.kind, self.to_user_id) {
+            (RequestedKind::Transfer, Some(to_user_id)) => Some(Movement::Transfer { to_user_id }),
+            (RequestedKind::Transfer, None) => {
+                problems.add("to_user_id", "is required for a transfer");
+                None
+            }
+            (_, Some(_)) => {
+                problems.add("to_user_id", "is only for transfers");
+                None
+            }
+            (RequestedKind::Deposit, None) => Some(Movement::Deposit),
+            (RequestedKind::Withdrawal, None) => Some(Movement::Withdrawal),
+        };
+
+        let (Some(amount), Some(movement)) = (amount, movement) else {
+            return Err(problems.into_error());
+        };
+        problems.finish()?;
+        Ok(NewTransaction {
+            movement,
+            amount,
+            description: self.description,
+        })
+    }
+}
+
+/// `POST /transactions/`: records a deposit, withdrawal or transfer.
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<CreateTransactionRequest>,
+) -> Result<(StatusCode, Json<TransactionView>), ApiError> {
+    let new = body.parse(&state.currencies)?;
+
+    let entry = service::ledger::record(&state.db, user.id, &new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TransactionView::new(entry, &state.currencies)),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct HistoryQuery {
+    limit: Option<u64>,
+    cursor: Option<String>,
+    kind: Option<String>,
+    currency: Option<String>,
+}
+
+/// `GET /transactions/`: the caller's transactions, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Json<PageView<TransactionView>>, ApiError> {
+    let mut problems = Problems::default();
+    let page = parse_page(query.limit, query.cursor.as_deref(), &mut problems);
+    let kind = query
+        .kind
+        .as_deref()
+        .and_then(|kind| problems.check("kind", parse_kind(kind)));
+    if let Some(code) = &query.currency
+        && state.currencies.get(code).is_none()
+    {
+        problems.add("currency", "is not a configured currency");
+    }
+    problems.finish()?;
+
+    let filter = HistoryFilter {
+        kind,
+        currency: query.currency,
+    };
+    let rows = service::ledger::history(&state.db, user.id, &filter, page).await?;
+    Ok(Json(PageView::new(rows, |row| {
+        TransactionView::new(row, &state.currencies)
+    })))
+}
+
+fn parse_kind(text: &str) -> Result<EntryKind, String> {
+    EntryKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| "must be one of deposit, withdrawal, transfer_out, transfer_in".to_owned())
+}
+
+/// `GET /transactions/{id}`: one of the caller's transactions.
+pub async fn get_one(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<TransactionView>, ApiError> {
+    let entry = service::ledger::get(&state.db, user.id, id).await?;
+    Ok(Json(TransactionView::new(entry, &state.currencies)))
+}
+
+/// `GET /balances`: every currency the caller has held, zeros included.
+pub async fn balances(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<BalancesView>, ApiError> {
+    let rows = service::ledger::balances(&state.db, user.id).await?;
+    Ok(Json(BalancesView::new(rows, &state.currencies)))
+}

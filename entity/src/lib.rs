@@ -1,0 +1,13 @@
+//! SeaORM entities: the plain shape of Tally's tables, with no behaviour.
+//!
+//! The schema itself is owned by the `migration` crate; these types only mirror it.
+
+pub mod balance;
+pub mod ledger_entry;
+pub mod user;
+
+pub mod prelude {
+    pub use super::balance::Entity as Balance;
+    pub use super::ledger_entry::Entity as LedgerEntry;
+    pub use super::user::Entity as User;
+}

@@ -1,0 +1,20 @@
+//! The schema of Tally, as ordered migrations. This crate is the only thing that shapes the
+//! database; it also builds a `migration` binary so `sea-orm-cli migrate` works on it.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261204_000001_create_users;
+mod m20261204_000002_create_ledger;
+mod timestamp;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261204_000001_create_users::Migration),
+            Box::new(m20261204_000002_create_ledger::Migration),
+        ]
+    }
+}

@@ -1,0 +1,228 @@
+//! Connecting to the database, applying migrations safely, and the transaction kinds the
+//! services use.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::{self, Executor};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+/// How long a ping may take before the database counts as unavailable.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a pooled connection may sit unused before it is checked on its next checkout.
+/// Hot connections are handed out untested, so a busy server pays no extra round trip.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// Key of the PostgreSQL advisory lock that serialises migrations ("tally" in ASCII).
+const PG_MIGRATION_LOCK: i64 = 0x74_61_6c_6c_79;
+
+/// Where the database is and how the pool treats it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// Bounds every wait for a pooled connection; past it the request is refused with 503.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout`, MariaDB `max_statement_time`, SQLite busy timeout.
+    pub statement_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_lifetime: Duration,
+}
+
+impl DatabaseSettings {
+    /// The defaults, pointed at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            min_connections: 1,
+            acquire_timeout: Duration::from_millis(3000),
+            statement_timeout: Duration::from_millis(5000),
+            idle_timeout: Duration::from_secs(300),
+            max_lifetime: Duration::from_secs(1800),
+        }
+    }
+}
+
+/// Opens the connection pool.
+///
+/// # Errors
+/// When the URL is not one of `sqlite:`, `postgres:` or `mysql:`, or the first connection
+/// cannot be made within the acquire timeout.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_timeout(settings.acquire_timeout)
+        .idle_timeout(settings.idle_timeout)
+        .max_lifetime(settings.max_lifetime)
+        .test_before_acquire_if_idle_for(CHECK_AFTER_IDLE)
+        .statement_timeout(settings.statement_timeout)
+        .sqlx_logging(false);
+
+    let busy_timeout = settings.statement_timeout;
+    options.map_sqlx_sqlite_opts(move |sqlite| {
+        // WAL lets readers go on while one writer writes; the busy timeout makes a writer
+        // wait its turn instead of failing with "database is locked".
+        sqlite
+            .busy_timeout(busy_timeout)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .foreign_keys(true)
+    });
+
+    let limit = settings.statement_timeout;
+    options.map_sqlx_mysql_pool_opts(move |pool| {
+        pool.after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                // MariaDB counts seconds in max_statement_time; MySQL has only
+                // max_execution_time, in milliseconds, for reads.
+                let mariadb = format!("SET SESSION max_statement_time = {}", limit.as_secs_f64());
+                if conn.execute(sqlx::AssertSqlSafe(mariadb)).await.is_err() {
+                    let mysql = format!("SET SESSION max_execution_time = {}", limit.as_millis());
+                    conn.execute(sqlx::AssertSqlSafe(mysql)).await?;
+                }
+                Ok(())
+            })
+        })
+    });
+
+    Database::connect(options).await
+}
+
+/// Whether the database answers a trivial query within a short time.
+pub async fn is_ready(db: &DatabaseConnection) -> bool {
+    matches!(
+        tokio::time::timeout(READY_TIMEOUT, db.ping()).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Begins a transaction that will write.
+///
+/// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a transaction that first
+/// reads and later writes would otherwise fail with "busy" instead of waiting its turn.
+///
+/// # Errors
+/// When no connection can be had or the lock is not granted within the busy timeout.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    db.begin_with_options(options).await
+}
+
+/// What `tally migrate` and start-up can do to the schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the newest applied migration.
+    Down,
+    /// Drop every table and apply all migrations again.
+    Fresh,
+}
+
+/// Runs migrations while holding a database-wide lock, so instances starting together on
+/// one database apply each migration once: an advisory lock on PostgreSQL, a named lock on
+/// MySQL/MariaDB and the write lock on SQLite.
+///
+/// # Errors
+/// When the lock cannot be had or a migration fails.
+pub async fn migrate(
+    db: &DatabaseConnection,
+    settings: &DatabaseSettings,
+    action: MigrationAction,
+) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        // SQLite's DDL is transactional: one write transaction is both the lock and the
+        // scope, and a second instance waits for it through the busy timeout.
+        DbBackend::Sqlite => {
+            let txn = begin_write(db).await?;
+            run_migrations(&txn, action).await?;
+            txn.commit().await
+        }
+        backend => {
+            let lock = LockConnection::acquire(settings, backend).await?;
+            let outcome = run_migrations(db, action).await;
+            lock.release().await?;
+            outcome
+        }
+    }
+}
+
+/// Prints each migration and whether it is applied.
+///
+/// # Errors
+/// When the database cannot be read.
+pub async fn migration_status(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::status(db).await
+}
+
+async fn run_migrations<C>(db: &C, action: MigrationAction) -> Result<(), DbErr>
+where
+    for<'c> &'c C: migration::IntoSchemaManagerConnection<'c>,
+{
+    match action {
+        MigrationAction::Up => Migrator::up(db, None).await,
+        MigrationAction::Down => Migrator::down(db, Some(1)).await,
+        MigrationAction::Fresh => Migrator::fresh(db).await,
+    }
+}
+
+/// A connection of its own holding the migration lock; a session lock lives as long as the
+/// session, so it cannot be a connection that goes back to the pool.
+struct LockConnection {
+    db: DatabaseConnection,
+    backend: DbBackend,
+}
+
+impl LockConnection {
+    async fn acquire(settings: &DatabaseSettings, backend: DbBackend) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(settings.url.clone());
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .sqlx_logging(false);
+        let db = Database::connect(options).await?;
+
+        let sql = match backend {
+            DbBackend::Postgres => format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"),
+            _ => "SELECT GET_LOCK('tally_migrations', 120) AS granted".to_owned(),
+        };
+        let row = db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await?;
+        if backend == DbBackend::MySql {
+            let granted: Option<i64> = match row {
+                Some(row) => row.try_get("", "granted")?,
+                None => None,
+            };
+            if granted != Some(1) {
+                return Err(DbErr::Migration(
+                    "timed out waiting for the migration lock".into(),
+                ));
+            }
+        }
+        Ok(Self { db, backend })
+    }
+
+    async fn release(self) -> Result<(), DbErr> {
+        let sql = match self.backend {
+            DbBackend::Postgres => format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"),
+            _ => "SELECT RELEASE_LOCK('tally_migrations')".to_owned(),
+        };
+        self.db
+            .execute_raw(Statement::from_string(self.backend, sql))
+            .await?;
+        self.db.close().await
+    }
+}

@@ -1,0 +1,298 @@
+//! The ledger: an append-only journal of transactions and the balances that follow from it,
+//! always changed together in one database transaction.
+
+use entity::{balance, ledger_entry, user};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use tracing::instrument;
+
+use crate::database::begin_write;
+use crate::error::is_retryable_conflict;
+use crate::money::Money;
+use crate::page::{Cursor, Page, PageRequest};
+use crate::{Error, Result, time};
+
+/// How often a write transaction that the database rolled back as a deadlock victim is run
+/// again. Such a transaction wrote nothing, so running it again cannot write twice.
+const CONFLICT_ATTEMPTS: u32 = 3;
+
+/// The kinds of journal rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    Deposit,
+    Withdrawal,
+    TransferOut,
+    TransferIn,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 4] = [
+        Self::Deposit,
+        Self::Withdrawal,
+        Self::TransferOut,
+        Self::TransferIn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deposit => "deposit",
+            Self::Withdrawal => "withdrawal",
+            Self::TransferOut => "transfer_out",
+            Self::TransferIn => "transfer_in",
+        }
+    }
+}
+
+/// The only status written today; others are reserved.
+pub const STATUS_COMPLETED: &str = "completed";
+
+/// What a client asks the ledger to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Movement {
+    Deposit,
+    Withdrawal,
+    Transfer { to_user_id: i64 },
+}
+
+/// A request to record a transaction, already parsed.
+#[derive(Clone, Debug)]
+pub struct NewTransaction {
+    pub movement: Movement,
+    pub amount: Money,
+    pub description: Option<String>,
+}
+
+/// Records a deposit, withdrawal or transfer for `user_id` and returns the caller's row
+/// (for a transfer, the sender's `transfer_out`).
+///
+/// # Errors
+/// [`Error::InsufficientFunds`] when a withdrawal or transfer exceeds the balance;
+/// [`Error::Invalid`] on `to_user_id` for a missing, banned or own recipient and on
+/// `amount` when a balance would overflow. Nothing is written in any of these cases.
+#[instrument(skip_all, fields(user_id, amount = %new.amount))]
+pub async fn record(
+    db: &DatabaseConnection,
+    user_id: i64,
+    new: &NewTransaction,
+) -> Result<ledger_entry::Model> {
+    if let Movement::Transfer { to_user_id } = new.movement
+        && to_user_id == user_id
+    {
+        return Err(Error::invalid("to_user_id", "cannot transfer to yourself"));
+    }
+
+    let mut attempt = 1;
+    loop {
+        match record_once(db, user_id, new).await {
+            Err(Error::Internal(cause))
+                if attempt < CONFLICT_ATTEMPTS
+                    && cause
+                        .downcast_ref::<DbErr>()
+                        .is_some_and(is_retryable_conflict) =>
+            {
+                tracing::info!(attempt, "write conflict; running the transaction again");
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn record_once(
+    db: &DatabaseConnection,
+    user_id: i64,
+    new: &NewTransaction,
+) -> Result<ledger_entry::Model> {
+    let txn = begin_write(db).await?;
+    let now = time::now();
+
+    let entry = match new.movement {
+        Movement::Deposit => {
+            credit(&txn, user_id, &new.amount).await?;
+            append(&txn, user_id, EntryKind::Deposit, None, new, now).await?
+        }
+        Movement::Withdrawal => {
+            debit(&txn, user_id, &new.amount).await?;
+            append(&txn, user_id, EntryKind::Withdrawal, None, new, now).await?
+        }
+        Movement::Transfer { to_user_id } => transfer(&txn, user_id, to_user_id, new, now).await?,
+    };
+
+    txn.commit().await?;
+    Ok(entry)
+}
+
+async fn transfer(
+    txn: &DatabaseTransaction,
+    from: i64,
+    to: i64,
+    new: &NewTransaction,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ledger_entry::Model> {
+    let recipient = user::Entity::find_by_id(to).one(txn).await?;
+    if !recipient.is_some_and(|recipient| recipient.is_active) {
+        return Err(Error::invalid("to_user_id", "no active user has this id"));
+    }
+
+    // Both balances are touched in the order of their owners' ids, so two opposite
+    // transfers running together cannot each hold the lock the other waits for.
+    if from < to {
+        debit(txn, from, &new.amount).await?;
+        credit(txn, to, &new.amount).await?;
+    } else {
+        credit(txn, to, &new.amount).await?;
+        debit(txn, from, &new.amount).await?;
+    }
+
+    let sent = append(txn, from, EntryKind::TransferOut, Some(to), new, now).await?;
+    append(txn, to, EntryKind::TransferIn, Some(from), new, now).await?;
+    Ok(sent)
+}
+
+/// Adds to a balance, creating it at zero first if needed.
+async fn credit(txn: &DatabaseTransaction, user_id: i64, amount: &Money) -> Result<()> {
+    let currency = amount.currency().code();
+    let now = time::now();
+    let empty = balance::ActiveModel {
+        user_id: Set(user_id),
+        currency: Set(currency.to_owned()),
+        amount: Set(0),
+        updated_at: Set(now),
+    };
+    balance::Entity::insert(empty)
+        .on_conflict_do_nothing()
+        .exec(txn)
+        .await?;
+
+    // The condition refuses an overflow instead of letting the database wrap or fail.
+    let headroom = i64::MAX - amount.minor();
+    let updated = balance::Entity::update_many()
+        .col_expr(
+            balance::Column::Amount,
+            Expr::col(balance::Column::Amount).add(amount.minor()),
+        )
+        .col_expr(balance::Column::UpdatedAt, Expr::value(now))
+        .filter(balance::Column::UserId.eq(user_id))
+        .filter(balance::Column::Currency.eq(currency))
+        .filter(balance::Column::Amount.lte(headroom))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(Error::invalid(
+            "amount",
+            "the balance would exceed the largest amount held",
+        ));
+    }
+    Ok(())
+}
+
+/// Takes from a balance only if it holds enough: the check and the change are one
+/// statement, so concurrent withdrawals cannot both pass the check.
+async fn debit(txn: &DatabaseTransaction, user_id: i64, amount: &Money) -> Result<()> {
+    let updated = balance::Entity::update_many()
+        .col_expr(
+            balance::Column::Amount,
+            Expr::col(balance::Column::Amount).sub(amount.minor()),
+        )
+        .col_expr(balance::Column::UpdatedAt, Expr::value(time::now()))
+        .filter(balance::Column::UserId.eq(user_id))
+        .filter(balance::Column::Currency.eq(amount.currency().code()))
+        .filter(balance::Column::Amount.gte(amount.minor()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(Error::InsufficientFunds);
+    }
+    Ok(())
+}
+
+async fn append(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    kind: EntryKind,
+    counterparty_id: Option<i64>,
+    new: &NewTransaction,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ledger_entry::Model> {
+    let row = ledger_entry::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set(kind.as_str().to_owned()),
+        amount: Set(new.amount.minor()),
+        currency: Set(new.amount.currency().code().to_owned()),
+        description: Set(new.description.clone()),
+        counterparty_id: Set(counterparty_id),
+        status: Set(STATUS_COMPLETED.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(txn).await?)
+}
+
+/// Which of a user's transactions to list.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryFilter {
+    pub kind: Option<EntryKind>,
+    pub currency: Option<String>,
+}
+
+/// A page of the user's transactions, newest first.
+///
+/// # Errors
+/// Only database failures.
+pub async fn history(
+    db: &DatabaseConnection,
+    user_id: i64,
+    filter: &HistoryFilter,
+    page: PageRequest,
+) -> Result<Page<ledger_entry::Model>> {
+    let mut query = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::UserId.eq(user_id))
+        .order_by_desc(ledger_entry::Column::CreatedAt)
+        .order_by_desc(ledger_entry::Column::Id)
+        .limit(page.limit + 1);
+
+    if let Some(kind) = filter.kind {
+        query = query.filter(ledger_entry::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(currency) = &filter.currency {
+        query = query.filter(ledger_entry::Column::Currency.eq(currency.as_str()));
+    }
+    if let Some(after) = page.after {
+        let columns = (ledger_entry::Column::CreatedAt, ledger_entry::Column::Id);
+        query = query.filter(after.rows_after(columns.0, columns.1));
+    }
+
+    let rows = query.all(db).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| {
+        Cursor::after(row.created_at, row.id)
+    }))
+}
+
+/// One of the user's transactions.
+///
+/// # Errors
+/// [`Error::NotFound`] when it does not exist or belongs to someone else: the answer does
+/// not tell which.
+pub async fn get<C: ConnectionTrait>(db: &C, user_id: i64, id: i64) -> Result<ledger_entry::Model> {
+    ledger_entry::Entity::find_by_id(id)
+        .filter(ledger_entry::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// Every balance the user has ever held, zeros included, sorted by currency code.
+///
+/// # Errors
+/// Only database failures.
+pub async fn balances(db: &DatabaseConnection, user_id: i64) -> Result<Vec<balance::Model>> {
+    let rows = balance::Entity::find()
+        .filter(balance::Column::UserId.eq(user_id))
+        .order_by_asc(balance::Column::Currency)
+        .all(db)
+        .await?;
+    Ok(rows)
+}

@@ -1,0 +1,306 @@
+//! Accounts: registration, login, the per-request load of the caller, and profiles.
+
+use entity::user;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use tracing::instrument;
+
+use crate::error::{is_broken_connection, unique_violation};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::passwords::Passwords;
+use crate::tokens::{IssuedToken, TokenSubject, Tokens};
+use crate::{Error, Result, time};
+
+/// The length bounds of a password, in characters.
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
+
+/// An email address as stored: trimmed and lower-cased, so that comparing two of them is
+/// comparing strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// # Errors
+    /// A message when the text, once trimmed, is not shaped like `name@domain`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let email = text.trim().to_lowercase();
+        let shaped = match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+            }
+            None => false,
+        };
+        let clean = !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !shaped || !clean || email.len() > 255 {
+            return Err("must be an email address such as ada@example.com".to_owned());
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password as typed by its owner. Its `Debug` hides it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// # Errors
+    /// A message when the password is not 8 to 128 characters long.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if !PASSWORD_CHARS.contains(&text.chars().count()) {
+            return Err(format!(
+                "must be {} to {} characters long",
+                PASSWORD_CHARS.start(),
+                PASSWORD_CHARS.end()
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// What registration needs, already parsed.
+#[derive(Debug)]
+pub struct NewUser {
+    pub email: Email,
+    pub password: Password,
+    pub full_name: Option<String>,
+    pub is_admin: bool,
+}
+
+/// Creates an account.
+///
+/// # Errors
+/// [`Error::EmailTaken`] when the address is registered already, even by a registration
+/// racing this one; the database's unique index decides.
+#[instrument(skip_all, fields(email = %new.email.as_str()))]
+pub async fn register(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    new: NewUser,
+) -> Result<user::Model> {
+    let password_hash = passwords.hash(new.password.expose()).await?;
+    let now = time::now();
+
+    let row = user::ActiveModel {
+        email: Set(new.email.0),
+        password_hash: Set(password_hash),
+        full_name: Set(new.full_name),
+        is_active: Set(true),
+        is_admin: Set(new.is_admin),
+        ban_reason: Set(None),
+        banned_at: Set(None),
+        token_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    row.insert(db)
+        .await
+        .map_err(|err| match unique_violation(&err) {
+            Some(_) => Error::EmailTaken,
+            None => err.into(),
+        })
+}
+
+/// Checks an email and password and issues a token.
+///
+/// # Errors
+/// [`Error::InvalidCredentials`] for an unknown email or a wrong password alike (both take
+/// one hash's time); [`Error::UserBanned`] for a banned user who gave the right password.
+#[instrument(skip_all)]
+pub async fn login(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    tokens: &Tokens,
+    email: &str,
+    password: &str,
+) -> Result<(user::Model, IssuedToken)> {
+    let user = match Email::parse(email) {
+        Ok(email) => find_by_email(db, &email).await?,
+        Err(_) => None,
+    };
+
+    let stored_hash = user.as_ref().map(|user| user.password_hash.as_str());
+    if !passwords.verify(password, stored_hash).await? {
+        return Err(Error::InvalidCredentials);
+    }
+    let Some(user) = user else {
+        return Err(Error::InvalidCredentials);
+    };
+    if !user.is_active {
+        return Err(Error::UserBanned {
+            reason: user.ban_reason,
+        });
+    }
+
+    let token = tokens.issue(user.id, user.token_version)?;
+    Ok((user, token))
+}
+
+/// Loads the caller of an authenticated request, fresh from the database, and decides
+/// whether it may go on. Nothing about the user is kept between requests, so a change made
+/// anywhere (another instance, or plain SQL) holds from the next request on.
+///
+/// # Errors
+/// [`Error::UserNotFound`], [`Error::UserBanned`] or [`Error::TokenRevoked`], checked in
+/// that order; [`Error::Unavailable`] when the database cannot answer, which must never be
+/// taken as a pass.
+#[instrument(skip_all, fields(user_id = subject.user_id))]
+pub async fn authenticate(db: &DatabaseConnection, subject: TokenSubject) -> Result<user::Model> {
+    let user = find_by_id_retrying(db, subject.user_id)
+        .await?
+        .ok_or(Error::UserNotFound)?;
+
+    if !user.is_active {
+        return Err(Error::UserBanned {
+            reason: user.ban_reason,
+        });
+    }
+    if subject.token_version < user.token_version {
+        return Err(Error::TokenRevoked);
+    }
+    Ok(user)
+}
+
+/// Sets or clears the caller's display name.
+///
+/// # Errors
+/// [`Error::NotFound`] if the user vanished meanwhile.
+#[instrument(skip_all, fields(user_id))]
+pub async fn update_full_name(
+    db: &DatabaseConnection,
+    user_id: i64,
+    full_name: Option<String>,
+) -> Result<user::Model> {
+    let row = user::ActiveModel {
+        id: Set(user_id),
+        full_name: Set(full_name),
+        updated_at: Set(time::now()),
+        ..Default::default()
+    };
+    row.update(db).await.map_err(|err| match err {
+        DbErr::RecordNotUpdated => Error::NotFound,
+        err => err.into(),
+    })
+}
+
+/// One user by id.
+///
+/// # Errors
+/// [`Error::NotFound`] when there is no such user.
+pub async fn get<C: ConnectionTrait>(db: &C, user_id: i64) -> Result<user::Model> {
+    user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// A page of users, newest first, optionally only those whose email or name contains `q`
+/// (ignoring case).
+///
+/// # Errors
+/// Only database failures.
+pub async fn list(
+    db: &DatabaseConnection,
+    page: PageRequest,
+    q: Option<&str>,
+) -> Result<Page<user::Model>> {
+    let mut query = user::Entity::find()
+        .order_by_desc(user::Column::CreatedAt)
+        .order_by_desc(user::Column::Id)
+        .limit(page.limit + 1);
+
+    if let Some(after) = page.after {
+        query = query.filter(after.rows_after(user::Column::CreatedAt, user::Column::Id));
+    }
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = LikeExpr::new(format!("%{}%", escape_like(&q.to_lowercase()))).escape('\\');
+        let name = Expr::expr(Func::lower(Expr::col(user::Column::FullName)));
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(user::Column::Email.like(pattern.clone()))
+                .add(name.like(pattern)),
+        );
+    }
+
+    let rows = query.all(db).await?;
+    Ok(Page::from_rows(rows, page.limit, |user| {
+        Cursor::after(user.created_at, user.id)
+    }))
+}
+
+async fn find_by_email(db: &DatabaseConnection, email: &Email) -> Result<Option<user::Model>> {
+    let user = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    Ok(user)
+}
+
+/// A read whose connection died under it is tried once more: the pool hands out a fresh
+/// connection, and a read has no effect to repeat.
+async fn find_by_id_retrying(db: &DatabaseConnection, id: i64) -> Result<Option<user::Model>> {
+    match user::Entity::find_by_id(id).one(db).await {
+        Err(err) if is_broken_connection(&err) => {
+            tracing::warn!(error = %err, "connection broke during the user load; trying once more");
+            Ok(user::Entity::find_by_id(id).one(db).await?)
+        }
+        result => Ok(result?),
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").map(|e| e.0),
+            Ok("ada@example.com".into())
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for text in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a b@example.com",
+            "a@b@c",
+        ] {
+            assert!(Email::parse(text).is_err(), "{text:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn password_length_counts_characters() {
+        assert!(Password::parse("ééééééé").is_err());
+        assert!(Password::parse("éééééééé").is_ok());
+        assert!(Password::parse(&"x".repeat(129)).is_err());
+    }
+}
