@@ -1,8 +1,9 @@
 //! Extractors whose rejections are the API's own problem documents, and the one extractor
 //! that yields the authenticated caller.
 
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -10,7 +11,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::problem::{ApiError, FieldError};
+use crate::problem::ApiError;
 
 /// A JSON body, deserialised with the path of the failing field kept for the client.
 pub struct ApiJson<T>(pub T);
@@ -37,9 +38,24 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         serde_json::from_slice(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
 
     serde_path_to_error::deserialize(document).map_err(|err| {
-        let field = field_name(&err.path().to_string());
-        ApiError::invalid(field, err.into_inner().to_string())
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        ApiError::invalid(failing_field(&path, &message), message)
     })
+}
+
+/// The field a deserialisation error is about. serde reports a missing field at the path of
+/// the object that lacks it, so its name is taken from the message.
+fn failing_field(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (missing, path) {
+        (Some(name), ".") => name.to_owned(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, path) => field_name(path),
+    }
 }
 
 /// Reads the whole body within the configured limit.
@@ -83,21 +99,26 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(PathRejection::FailedToDeserializePathParams(err)) => {
-                let field = match err.kind() {
-                    axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
-                    | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
-                    _ => "path".to_owned(),
-                };
-                Err(ApiError::Validation(vec![FieldError::new(
-                    field,
-                    err.body_text(),
-                )]))
-            }
-            Err(_) => Err(ApiError::invalid("path", "The path is not valid.")),
-        }
+        let rejection = match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => return Ok(ApiPath(value)),
+            Err(rejection) => rejection,
+        };
+
+        let names: Vec<String> = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => params.iter().map(|(name, _)| name.to_owned()).collect(),
+            Err(_) => Vec::new(),
+        };
+        let field = match (&rejection, names.as_slice()) {
+            (PathRejection::FailedToDeserializePathParams(err), _) => match err.kind() {
+                ErrorKind::ParseErrorAtKey { key, .. }
+                | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+                _ if names.len() == 1 => names[0].clone(),
+                _ => "path".to_owned(),
+            },
+            (_, [only]) => only.clone(),
+            _ => "path".to_owned(),
+        };
+        Err(ApiError::invalid(field, rejection.body_text()))
     }
 }
 

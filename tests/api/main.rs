@@ -1,0 +1,11 @@
+//! End-to-end tests: each starts a real `tally serve` on its own fresh database and checks
+//! what a client sees, and what the database holds afterwards.
+
+mod common;
+
+mod auth;
+mod bans;
+mod concurrency;
+mod errors;
+mod ledger;
+mod pagination;
