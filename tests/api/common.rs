@@ -344,13 +344,16 @@ impl TestServer {
             .map(|b| b["amount"].as_str().expect("amount").to_owned())
     }
 
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
+    /// Asks the server to stop, as an init system would.
+    pub fn send_sigterm(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success());
+    }
+
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
         self.child.wait().expect("wait for the server")
     }
 

@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod bans;
+mod cli;
 mod concurrency;
 mod errors;
 mod ledger;
