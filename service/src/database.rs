@@ -97,6 +97,15 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     Database::connect(options).await
 }
 
+/// How many connections the pool holds now, idle or in use.
+pub fn open_connections(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        DbBackend::Postgres => db.get_postgres_connection_pool().size(),
+        DbBackend::MySql => db.get_mysql_connection_pool().size(),
+        _ => db.get_sqlite_connection_pool().size(),
+    }
+}
+
 /// Whether the database answers a trivial query within a short time.
 pub async fn is_ready(db: &DatabaseConnection) -> bool {
     matches!(

@@ -12,7 +12,7 @@ use crate::error::{is_broken_connection, unique_violation};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::passwords::Passwords;
 use crate::tokens::{IssuedToken, TokenSubject, Tokens};
-use crate::{Error, Result, time};
+use crate::{Error, Result, database, time};
 
 /// The length bounds of a password, in characters.
 pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
@@ -253,15 +253,22 @@ async fn find_by_email(db: &DatabaseConnection, email: &Email) -> Result<Option<
     Ok(user)
 }
 
-/// A read whose connection died under it is tried once more: the pool hands out a fresh
-/// connection, and a read has no effect to repeat.
+/// A read whose connection died under it is tried again: a read has no effect to repeat.
+///
+/// A failed connection leaves the pool, but after a failover or a mass termination every
+/// pooled connection may be dead, and idle ones are only checked after sitting a while. So
+/// the read goes on, at most once per pooled connection, until a live or new one answers.
 async fn find_by_id_retrying(db: &DatabaseConnection, id: i64) -> Result<Option<user::Model>> {
-    match user::Entity::find_by_id(id).one(db).await {
-        Err(err) if is_broken_connection(&err) => {
-            tracing::warn!(error = %err, "connection broke during the user load; trying once more");
-            Ok(user::Entity::find_by_id(id).one(db).await?)
+    let attempts = database::open_connections(db) + 1;
+    let mut attempt = 1;
+    loop {
+        match user::Entity::find_by_id(id).one(db).await {
+            Err(err) if is_broken_connection(&err) && attempt < attempts => {
+                tracing::warn!(error = %err, attempt, "connection broke during the user load");
+                attempt += 1;
+            }
+            result => return Ok(result?),
         }
-        result => Ok(result?),
     }
 }
 

@@ -72,6 +72,20 @@ impl TestDb {
         }
     }
 
+    /// The same database under a second handle that does not drop it, for a second server.
+    pub fn shared(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            backend: self.backend,
+            server: None,
+            _dir: None,
+        }
+    }
+
+    pub fn is_server(&self) -> bool {
+        self.backend != DbBackend::Sqlite
+    }
+
     /// A connection of the test's own, as another process would have.
     pub async fn connect(&self) -> DatabaseConnection {
         Database::connect(self.url.as_str())

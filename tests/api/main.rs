@@ -8,5 +8,6 @@ mod bans;
 mod cli;
 mod concurrency;
 mod errors;
+mod instances;
 mod ledger;
 mod pagination;
