@@ -10,4 +10,5 @@ mod concurrency;
 mod errors;
 mod instances;
 mod ledger;
+mod outage;
 mod pagination;
