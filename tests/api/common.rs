@@ -111,29 +111,28 @@ impl TestDb {
         db.close().await.expect("close");
     }
 
-    /// The first column of the first row of a query, as an integer.
-    pub async fn query_i64(&self, sql: &str) -> i64 {
+    /// The first column of the first row of a query.
+    pub async fn query_one<T: sea_orm::TryGetable>(&self, sql: &str) -> T {
         let db = self.connect().await;
         let row = db
             .query_one_raw(Statement::from_string(self.backend, sql.to_owned()))
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .unwrap_or_else(|| panic!("{sql}: no row"));
-        let value: i64 = row.try_get_by_index(0).expect("an integer");
+        let value = row
+            .try_get_by_index(0)
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
         db.close().await.expect("close");
         value
     }
 
-    pub async fn query_string(&self, sql: &str) -> String {
-        let db = self.connect().await;
-        let row = db
-            .query_one_raw(Statement::from_string(self.backend, sql.to_owned()))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .unwrap_or_else(|| panic!("{sql}: no row"));
-        let value: String = row.try_get_by_index(0).expect("a string");
-        db.close().await.expect("close");
-        value
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        self.query_one(sql).await
+    }
+
+    /// How many journal rows the database holds.
+    pub async fn transaction_count(&self) -> i64 {
+        self.query_i64("SELECT COUNT(*) FROM transactions").await
     }
 }
 

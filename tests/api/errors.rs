@@ -118,13 +118,7 @@ async fn a_body_over_64_kib_is_413() {
     let reply = server.post("/api/v1/transactions/", &ada.token, body).await;
 
     reply.assert_problem(413, "payload_too_large");
-    assert_eq!(
-        server
-            .db
-            .query_i64("SELECT COUNT(*) FROM transactions")
-            .await,
-        0
-    );
+    assert_eq!(server.db.transaction_count().await, 0);
 }
 
 #[tokio::test]

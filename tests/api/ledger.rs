@@ -40,7 +40,7 @@ async fn amounts_are_integer_columns_never_floats() {
                 }
             ),
         };
-        let column_type = server.db.query_string(&sql).await.to_lowercase();
+        let column_type = server.db.query_one::<String>(&sql).await.to_lowercase();
 
         assert!(
             column_type.contains("int"),
@@ -87,13 +87,7 @@ async fn a_withdrawal_beyond_the_balance_is_refused_and_writes_nothing() {
     refused.assert_problem(409, "insufficient_funds");
     no_balance.assert_problem(409, "insufficient_funds");
     assert_eq!(server.balance(&ada, "USD").await.as_deref(), Some("10.00"));
-    assert_eq!(
-        server
-            .db
-            .query_i64("SELECT COUNT(*) FROM transactions")
-            .await,
-        1
-    );
+    assert_eq!(server.db.transaction_count().await, 1);
 }
 
 #[tokio::test]
@@ -149,13 +143,7 @@ async fn transfers_to_oneself_to_nobody_or_to_a_banned_user_are_refused() {
     }
 
     assert_eq!(server.balance(&ada, "USD").await.as_deref(), Some("20.00"));
-    assert_eq!(
-        server
-            .db
-            .query_i64("SELECT COUNT(*) FROM transactions")
-            .await,
-        1
-    );
+    assert_eq!(server.db.transaction_count().await, 1);
 }
 
 #[tokio::test]
@@ -280,11 +268,5 @@ async fn bad_amounts_and_currencies_are_named_in_the_422() {
         }
     }
 
-    assert_eq!(
-        server
-            .db
-            .query_i64("SELECT COUNT(*) FROM transactions")
-            .await,
-        0
-    );
+    assert_eq!(server.db.transaction_count().await, 0);
 }

@@ -128,7 +128,7 @@ async fn an_outage_is_503_and_the_same_process_serves_again_when_the_database_re
     ready_during.assert_problem(503, "service_unavailable");
     assert!(recovered, "/health/ready never turned 200 again");
     assert_eq!(after.status, 200, "{}", after.text);
-    assert_eq!(db.query_i64("SELECT COUNT(*) FROM transactions").await, 1);
+    assert_eq!(db.transaction_count().await, 1);
 }
 
 async fn wait_until_ready(server: &TestServer) -> bool {
