@@ -168,3 +168,52 @@ async fn kill_server_connections(db: &TestDb) {
     }
     admin.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_request_cancelled_inside_a_transaction_leaves_the_connection_clean() {
+    let settings = [
+        ("TALLY_DB_MAX_CONNECTIONS", "1"),
+        ("TALLY_DB_MIN_CONNECTIONS", "1"),
+    ];
+    let server = TestServer::spawn_with(TestDb::fresh().await, &settings).await;
+    let ada = server.user("ada@example.com").await;
+    server.deposit(&ada, "10.00", "USD").await;
+
+    // The deposit waits on the test's lock inside its database transaction, on the server's
+    // only connection, when its client gives up and closes the connection.
+    let blocker = server.db.connect_single().await;
+    let lock: &[&str] = match server.db.backend {
+        DbBackend::Sqlite => &["BEGIN IMMEDIATE"],
+        DbBackend::Postgres => &["BEGIN", "LOCK TABLE balances IN ACCESS EXCLUSIVE MODE"],
+        _ => &["LOCK TABLES balances WRITE"],
+    };
+    for sql in lock {
+        blocker
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(500),
+        server.deposit(&ada, "1.00", "USD"),
+    )
+    .await;
+    blocker.close().await.expect("release the lock");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let next = server.deposit(&ada, "2.00", "USD").await;
+
+    assert!(
+        abandoned.is_err(),
+        "the deposit should still have been waiting"
+    );
+    assert_eq!(next.status, 201, "{}", next.text);
+    let balance = server.balance(&ada, "USD").await;
+    let rows = server.db.transaction_count().await;
+    assert!(
+        matches!(
+            (balance.as_deref(), rows),
+            (Some("12.00"), 2) | (Some("13.00"), 3)
+        ),
+        "half-written or lost deposit: balance {balance:?}, {rows} journal rows"
+    );
+}
