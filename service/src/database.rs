@@ -1,10 +1,13 @@
 //! Connecting to the database, applying migrations safely, and the transaction kinds the
 //! services use.
 
+use std::future::Future;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::{self, Executor};
+
+use crate::error::is_broken_connection;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -95,6 +98,33 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     });
 
     Database::connect(options).await
+}
+
+/// Runs a read, repeating it when the connection it ran on turned out to be dead.
+///
+/// A failed connection leaves the pool, but after a failover or a mass termination every
+/// pooled connection may be dead, and idle ones are only checked after sitting a while. So
+/// the read goes on, at most once per pooled connection, until a live or new one answers.
+/// Only reads come here: a write whose connection died may have been applied.
+///
+/// # Errors
+/// The read's own error, or the last broken-connection error.
+pub async fn read<T, F, Fut>(db: &DatabaseConnection, query: F) -> Result<T, DbErr>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, DbErr>>,
+{
+    let attempts = open_connections(db) + 1;
+    let mut attempt = 1;
+    loop {
+        match query().await {
+            Err(err) if is_broken_connection(&err) && attempt < attempts => {
+                tracing::warn!(error = %err, attempt, "connection broke during a read; reading again");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// How many connections the pool holds now, idle or in use.

@@ -4,12 +4,12 @@
 use entity::{balance, ledger_entry, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tracing::instrument;
 
-use crate::database::begin_write;
+use crate::database::{self, begin_write};
 use crate::error::is_retryable_conflict;
 use crate::money::Money;
 use crate::page::{Cursor, Page, PageRequest};
@@ -265,7 +265,7 @@ pub async fn history(
         query = query.filter(after.rows_after(columns.0, columns.1));
     }
 
-    let rows = query.all(db).await?;
+    let rows = database::read(db, || query.clone().all(db)).await?;
     Ok(Page::from_rows(rows, page.limit, |row| {
         Cursor::after(row.created_at, row.id)
     }))
@@ -276,10 +276,10 @@ pub async fn history(
 /// # Errors
 /// [`Error::NotFound`] when it does not exist or belongs to someone else: the answer does
 /// not tell which.
-pub async fn get<C: ConnectionTrait>(db: &C, user_id: i64, id: i64) -> Result<ledger_entry::Model> {
-    ledger_entry::Entity::find_by_id(id)
-        .filter(ledger_entry::Column::UserId.eq(user_id))
-        .one(db)
+pub async fn get(db: &DatabaseConnection, user_id: i64, id: i64) -> Result<ledger_entry::Model> {
+    let query =
+        ledger_entry::Entity::find_by_id(id).filter(ledger_entry::Column::UserId.eq(user_id));
+    database::read(db, || query.clone().one(db))
         .await?
         .ok_or(Error::NotFound)
 }
@@ -289,10 +289,8 @@ pub async fn get<C: ConnectionTrait>(db: &C, user_id: i64, id: i64) -> Result<le
 /// # Errors
 /// Only database failures.
 pub async fn balances(db: &DatabaseConnection, user_id: i64) -> Result<Vec<balance::Model>> {
-    let rows = balance::Entity::find()
+    let query = balance::Entity::find()
         .filter(balance::Column::UserId.eq(user_id))
-        .order_by_asc(balance::Column::Currency)
-        .all(db)
-        .await?;
-    Ok(rows)
+        .order_by_asc(balance::Column::Currency);
+    Ok(database::read(db, || query.clone().all(db)).await?)
 }

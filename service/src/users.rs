@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
-use crate::error::{is_broken_connection, unique_violation};
+use crate::error::unique_violation;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::passwords::Passwords;
 use crate::tokens::{IssuedToken, TokenSubject, Tokens};
@@ -163,9 +163,8 @@ pub async fn login(
 /// taken as a pass.
 #[instrument(skip_all, fields(user_id = subject.user_id))]
 pub async fn authenticate(db: &DatabaseConnection, subject: TokenSubject) -> Result<user::Model> {
-    let user = find_by_id_retrying(db, subject.user_id)
-        .await?
-        .ok_or(Error::UserNotFound)?;
+    let load = || user::Entity::find_by_id(subject.user_id).one(db);
+    let user = database::read(db, load).await?.ok_or(Error::UserNotFound)?;
 
     if !user.is_active {
         return Err(Error::UserBanned {
@@ -239,37 +238,15 @@ pub async fn list(
         );
     }
 
-    let rows = query.all(db).await?;
+    let rows = database::read(db, || query.clone().all(db)).await?;
     Ok(Page::from_rows(rows, page.limit, |user| {
         Cursor::after(user.created_at, user.id)
     }))
 }
 
 async fn find_by_email(db: &DatabaseConnection, email: &Email) -> Result<Option<user::Model>> {
-    let user = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?;
-    Ok(user)
-}
-
-/// A read whose connection died under it is tried again: a read has no effect to repeat.
-///
-/// A failed connection leaves the pool, but after a failover or a mass termination every
-/// pooled connection may be dead, and idle ones are only checked after sitting a while. So
-/// the read goes on, at most once per pooled connection, until a live or new one answers.
-async fn find_by_id_retrying(db: &DatabaseConnection, id: i64) -> Result<Option<user::Model>> {
-    let attempts = database::open_connections(db) + 1;
-    let mut attempt = 1;
-    loop {
-        match user::Entity::find_by_id(id).one(db).await {
-            Err(err) if is_broken_connection(&err) && attempt < attempts => {
-                tracing::warn!(error = %err, attempt, "connection broke during the user load");
-                attempt += 1;
-            }
-            result => return Ok(result?),
-        }
-    }
+    let query = user::Entity::find().filter(user::Column::Email.eq(email.as_str()));
+    Ok(database::read(db, || query.clone().one(db)).await?)
 }
 
 fn escape_like(text: &str) -> String {

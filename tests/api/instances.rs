@@ -128,7 +128,7 @@ async fn connections_killed_by_the_database_are_replaced_without_a_restart() {
     kill_server_connections(&server.db).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        statuses.push(server.get("/api/v1/users/me", &ada.token).await.status);
+        statuses.push(server.get("/api/v1/transactions/", &ada.token).await.status);
     }
 
     let unavailable = statuses.iter().filter(|&&s| s == 503).count();
