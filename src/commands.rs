@@ -12,11 +12,7 @@ use crate::cli::{DatabaseArgs, MigrateCommand, UsersCommand};
 pub async fn migrate(args: &DatabaseArgs, command: MigrateCommand) -> Result<()> {
     let (db, settings) = connect(args).await?;
     let action = match command {
-        MigrateCommand::Status => {
-            return database::migration_status(&db)
-                .await
-                .context("cannot read migrations");
-        }
+        MigrateCommand::Status => return print_status(&db).await,
         MigrateCommand::Up => MigrationAction::Up,
         MigrateCommand::Down => MigrationAction::Down,
         MigrateCommand::Fresh => MigrationAction::Fresh,
@@ -24,6 +20,16 @@ pub async fn migrate(args: &DatabaseArgs, command: MigrateCommand) -> Result<()>
     database::migrate(&db, &settings, action)
         .await
         .context("migration failed")
+}
+
+async fn print_status(db: &DatabaseConnection) -> Result<()> {
+    let migrations = database::migration_status(db)
+        .await
+        .context("cannot read migrations")?;
+    for (name, applied) in migrations {
+        println!("{name}: {}", if applied { "applied" } else { "pending" });
+    }
+    Ok(())
 }
 
 pub async fn users(args: &DatabaseArgs, command: UsersCommand) -> Result<()> {

@@ -1,6 +1,7 @@
 //! `tally serve`: connect, migrate, listen, and stop cleanly on SIGINT or SIGTERM.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use api::{AppState, HttpSettings};
@@ -11,6 +12,9 @@ use service::tokens::{JwtSecret, Tokens};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
+
+/// How long shutdown waits for the pool's connections to close.
+const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     let settings = args.database.settings().map_err(anyhow::Error::msg)?;
@@ -50,7 +54,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .context("the server failed")?;
 
     tracing::info!("stopped taking requests; closing the database pool");
-    db.close().await.context("cannot close the database pool")?;
+    // A connection stuck in a bad state must not keep the process from exiting.
+    match tokio::time::timeout(POOL_CLOSE_TIMEOUT, db.close()).await {
+        Ok(closed) => closed.context("cannot close the database pool")?,
+        Err(_) => tracing::warn!("the database pool did not close in time; exiting anyway"),
+    }
     Ok(())
 }
 

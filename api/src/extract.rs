@@ -1,6 +1,8 @@
 //! Extractors whose rejections are the API's own problem documents, and the one extractor
 //! that yields the authenticated caller.
 
+use std::collections::HashSet;
+
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
@@ -8,7 +10,9 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
+
+use service::admin::Actor;
 
 use crate::AppState;
 use crate::problem::ApiError;
@@ -30,31 +34,130 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses JSON text: a syntax error is `400 malformed_json`, a well-formed document of the
-/// wrong shape is `422` naming the field. The syntax is checked over the whole body first,
-/// so a truncated document is reported as such even if its start has a wrong type.
+/// Parses a JSON body: text that is not well-formed JSON is `400 malformed_json`; a
+/// document of the wrong shape is `422` naming the field.
+///
+/// The whole text is checked before its shape, so a truncated document is reported as such
+/// even if its start has a wrong type. Bodies must be objects with no key given twice (the
+/// last of two `kind`s silently winning would be a trap in a money API), and no text may
+/// hold a NUL character, which PostgreSQL cannot store.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut checker = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize::<_, WellFormed>(&mut checker).map_err(|err| {
+        match err.inner().classify() {
+            serde_json::error::Category::Data => deserialize_problem(err),
+            _ => ApiError::MalformedJson(err.into_inner().to_string()),
+        }
+    })?;
+
     let document: serde_json::Value =
         serde_json::from_slice(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
-
-    serde_path_to_error::deserialize(document).map_err(|err| {
-        let path = err.path().to_string();
-        let message = err.into_inner().to_string();
-        ApiError::invalid(failing_field(&path, &message), message)
-    })
+    if !document.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(document).map_err(deserialize_problem)
 }
 
-/// The field a deserialisation error is about. serde reports a missing field at the path of
-/// the object that lacks it, so its name is taken from the message.
+/// Accepts any JSON value whose objects have no key twice and whose strings hold no NUL.
+struct WellFormed;
+
+impl<'de> serde::Deserialize<'de> for WellFormed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WellFormedVisitor)
+    }
+}
+
+struct WellFormedVisitor;
+
+impl<'de> Visitor<'de> for WellFormedVisitor {
+    type Value = WellFormed;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<WellFormed, E> {
+        Ok(WellFormed)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<WellFormed, E> {
+        Ok(WellFormed)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<WellFormed, E> {
+        Ok(WellFormed)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<WellFormed, E> {
+        Ok(WellFormed)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<WellFormed, E> {
+        if text.contains('\0') {
+            return Err(E::custom(NUL_MESSAGE));
+        }
+        Ok(WellFormed)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<WellFormed, E> {
+        Ok(WellFormed)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<WellFormed, A::Error> {
+        while items.next_element::<WellFormed>()?.is_some() {}
+        Ok(WellFormed)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<WellFormed, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            entries.next_value::<WellFormed>()?;
+        }
+        Ok(WellFormed)
+    }
+}
+
+const NUL_MESSAGE: &str = "must not contain NUL characters";
+
+/// A `422` for a value of the wrong shape. serde's own wording is kept only where it says
+/// what was expected: it would otherwise repeat the client's value, which may be a password.
+fn deserialize_problem<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiError {
+    let path = err.path().to_string();
+    let message = err.into_inner().to_string();
+    ApiError::invalid(failing_field(&path, &message), describe(&message))
+}
+
+/// The field an error is about. serde reports a missing or repeated field at the path of
+/// the object holding it, so its name is taken from the message.
 fn failing_field(path: &str, message: &str) -> String {
-    let missing = message
-        .strip_prefix("missing field `")
+    let named = ["missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split_once('`'))
         .map(|(name, _)| name);
-    match (missing, path) {
+    match (named, path) {
         (Some(name), ".") => name.to_owned(),
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, path) => field_name(path),
+    }
+}
+
+fn describe(message: &str) -> String {
+    if message.starts_with("missing field") {
+        "is required".to_owned()
+    } else if message.starts_with("duplicate field") {
+        "is given more than once".to_owned()
+    } else if message.starts_with("unknown field") {
+        "is not an accepted field".to_owned()
+    } else if let Some((_, expected)) = message.split_once(", expected ") {
+        format!("must be {expected}")
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        "has the wrong type".to_owned()
+    } else {
+        message.to_owned()
     }
 }
 
@@ -85,11 +188,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// Parses `application/x-www-form-urlencoded` text (a query string or a form body).
 pub fn parse_form<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError> {
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(text));
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let field = field_name(&err.path().to_string());
-        ApiError::invalid(field, err.into_inner().to_string())
-    })
+    let pairs = form_urlencoded::parse(text);
+    if let Some((name, _)) = pairs
+        .clone()
+        .find(|(n, v)| n.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiError::invalid(name.replace('\0', ""), NUL_MESSAGE));
+    }
+    serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
+        .map_err(deserialize_problem)
 }
 
 /// Path parameters; one that does not parse (an id that is not a 64-bit integer) is a `422`.
@@ -138,12 +245,34 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// The caller of an admin route: authenticated as above, then required to be an admin
+/// before anything else about the request is looked at.
+pub struct AdminUser(pub entity::user::Model);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        Actor::User(&user).require_admin()?;
+        Ok(AdminUser(user))
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`. Another scheme counts as no token; two
+/// `Authorization` headers are refused rather than one of them picked.
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Err(ApiError::Unauthorized { token_sent: false });
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        let token_sent = headers.contains_key(AUTHORIZATION);
+        return Err(ApiError::Unauthorized { token_sent });
     };
     let refused = ApiError::Unauthorized { token_sent: true };
     let value = value.to_str().map_err(|_| refused)?;
+    let (scheme, _) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthorized { token_sent: false });
+    }
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>

@@ -1,6 +1,7 @@
 //! The schema of Tally, as ordered migrations. This crate is the only thing that shapes the
 //! database; it also builds a `migration` binary so `sea-orm-cli migrate` works on it.
 
+pub use sea_orm_migration::MigrationStatus;
 pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_create_users;

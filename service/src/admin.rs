@@ -49,6 +49,7 @@ pub async fn ban(
     if actor.is(target_id) {
         return Err(Error::invalid("id", "an admin cannot ban itself"));
     }
+    let reason = parse_reason(reason)?;
 
     let now = time::now();
     let changes = user::Entity::update_many()
@@ -61,6 +62,19 @@ pub async fn ban(
         )
         .col_expr(user::Column::UpdatedAt, Expr::value(now));
     apply(db, target_id, changes).await
+}
+
+/// The longest ban reason kept, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A ban reason, trimmed; it must say something and stay short enough to show.
+fn parse_reason(reason: &str) -> Result<&str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        let message = format!("must be 1 to {MAX_REASON_CHARS} characters, not only spaces");
+        return Err(Error::invalid("reason", message));
+    }
+    Ok(reason)
 }
 
 /// Lifts a ban and clears its reason.

@@ -198,12 +198,17 @@ pub async fn migrate(
     }
 }
 
-/// Prints each migration and whether it is applied.
+/// Each migration's name and whether it is applied, oldest first.
 ///
 /// # Errors
 /// When the database cannot be read.
-pub async fn migration_status(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::status(db).await
+pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbErr> {
+    let migrations = Migrator::get_migration_with_status_read_only(db).await?;
+    let applied = |status| matches!(status, migration::MigrationStatus::Applied);
+    Ok(migrations
+        .iter()
+        .map(|m| (m.name().to_owned(), applied(m.status())))
+        .collect())
 }
 
 async fn run_migrations<C>(db: &C, action: MigrationAction) -> Result<(), DbErr>

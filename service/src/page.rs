@@ -8,6 +8,9 @@ use sea_orm::{ColumnTrait, Condition};
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 
+/// 9999-12-31T23:59:59.999999Z, the last instant every backend can store.
+const LATEST_MICROS: i64 = 253_402_300_799_999_999;
+
 /// The position after which the next page starts: the last row's creation time and id.
 ///
 /// Clients see it only as an opaque string; the version prefix lets its form change later
@@ -43,6 +46,11 @@ impl Cursor {
         };
         let micros: i64 = micros.parse().map_err(|_| invalid())?;
         let id: i64 = id.parse().map_err(|_| invalid())?;
+        // Only times this server could have written: a forged one far outside them would
+        // reach the database as a value some backends cannot even bind.
+        if !(0..=LATEST_MICROS).contains(&micros) || id < 0 {
+            return Err(invalid());
+        }
         let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
 
         Ok(Self { created_at, id })
@@ -127,6 +135,8 @@ mod tests {
             "djEuMS4y!",
             &URL_SAFE_NO_PAD.encode("v2.1.2"),
             &URL_SAFE_NO_PAD.encode("v1.x.2"),
+            &URL_SAFE_NO_PAD.encode("v1.-8000000000000000000.5"),
+            &URL_SAFE_NO_PAD.encode("v1.253402300800000000.5"),
         ] {
             assert!(Cursor::decode(text).is_err(), "{text:?} was accepted");
         }

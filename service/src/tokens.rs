@@ -84,6 +84,7 @@ impl Tokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
+        validation.validate_nbf = true;
         validation.required_spec_claims = HashSet::from(["exp".to_owned(), "sub".to_owned()]);
 
         Ok(Self {

@@ -185,3 +185,39 @@ async fn bad_settings_stop_the_start_with_a_message() {
         assert!(message.contains(expected), "{name}={value}: {message}");
     }
 }
+
+#[tokio::test]
+async fn migrate_status_prints_to_standard_output_whatever_the_log_level() {
+    let server = TestServer::spawn().await;
+
+    let status = tally(&server, &["migrate", "status"], &[("RUST_LOG", "warn")]);
+
+    let printed = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(
+        printed.contains("m20261204_000001_create_users: applied"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("m20261204_000002_create_ledger: applied"),
+        "{printed}"
+    );
+}
+
+#[tokio::test]
+async fn a_cli_ban_needs_a_real_reason() {
+    let server = TestServer::spawn().await;
+    let ada = server.user("ada@example.com").await;
+    let id = ada.id.to_string();
+
+    let blank = tally(&server, &["users", "ban", &id, "--reason", "  "], &[]);
+    let long = tally(
+        &server,
+        &["users", "ban", &id, "--reason", &"x".repeat(501)],
+        &[],
+    );
+
+    assert!(!blank.status.success() && !long.status.success());
+    assert!(stderr(&blank).contains("reason"), "{}", stderr(&blank));
+    assert_eq!(server.get("/api/v1/users/me", &ada.token).await.status, 200);
+}

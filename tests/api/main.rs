@@ -8,6 +8,7 @@ mod bans;
 mod cli;
 mod concurrency;
 mod errors;
+mod hostile;
 mod instances;
 mod ledger;
 mod outage;

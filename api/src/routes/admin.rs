@@ -2,11 +2,10 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use service::admin::Actor;
-use validator::Validate;
 
 use super::{Problems, parse_page};
 use crate::AppState;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
 use crate::problem::ApiError;
 use crate::views::{PageView, UserView};
 
@@ -20,10 +19,9 @@ pub struct ListUsersQuery {
 /// `GET /admin/users`: a page of users, newest first, optionally filtered by `q`.
 pub async fn list_users(
     State(state): State<AppState>,
-    CurrentUser(caller): CurrentUser,
+    AdminUser(_): AdminUser,
     ApiQuery(query): ApiQuery<ListUsersQuery>,
 ) -> Result<Json<PageView<UserView>>, ApiError> {
-    Actor::User(&caller).require_admin()?;
     let mut problems = Problems::default();
     let page = parse_page(query.limit, query.cursor.as_deref(), &mut problems);
     problems.finish()?;
@@ -35,39 +33,40 @@ pub async fn list_users(
 /// `GET /admin/users/{id}`.
 pub async fn get_user(
     State(state): State<AppState>,
-    CurrentUser(caller): CurrentUser,
+    AdminUser(_): AdminUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<UserView>, ApiError> {
-    Actor::User(&caller).require_admin()?;
-
     let user = service::users::get(&state.db, id).await?;
     Ok(Json(user.into()))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BanRequest {
-    #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
-    reason: String,
+    reason: Option<String>,
 }
 
 /// `POST /admin/users/{id}/ban`: bans a user and ends its tokens.
 pub async fn ban(
     State(state): State<AppState>,
-    CurrentUser(caller): CurrentUser,
+    AdminUser(caller): AdminUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<BanRequest>,
 ) -> Result<Json<UserView>, ApiError> {
-    Problems::from_validation(body.validate()).finish()?;
+    let mut problems = Problems::default();
+    let reason = problems.require("reason", body.reason);
+    let Some(reason) = reason else {
+        return Err(problems.into_error());
+    };
 
-    let user = service::admin::ban(&state.db, Actor::User(&caller), id, body.reason.trim()).await?;
+    let user = service::admin::ban(&state.db, Actor::User(&caller), id, &reason).await?;
     Ok(Json(user.into()))
 }
 
 /// `POST /admin/users/{id}/unban`.
 pub async fn unban(
     State(state): State<AppState>,
-    CurrentUser(caller): CurrentUser,
+    AdminUser(caller): AdminUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = service::admin::unban(&state.db, Actor::User(&caller), id).await?;
@@ -77,7 +76,7 @@ pub async fn unban(
 /// `POST /admin/users/{id}/promote`.
 pub async fn promote(
     State(state): State<AppState>,
-    CurrentUser(caller): CurrentUser,
+    AdminUser(caller): AdminUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = service::admin::set_admin(&state.db, Actor::User(&caller), id, true).await?;
@@ -87,7 +86,7 @@ pub async fn promote(
 /// `POST /admin/users/{id}/demote`.
 pub async fn demote(
     State(state): State<AppState>,
-    CurrentUser(caller): CurrentUser,
+    AdminUser(caller): AdminUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = service::admin::set_admin(&state.db, Actor::User(&caller), id, false).await?;

@@ -16,8 +16,8 @@ use crate::views::{TokenView, UserView};
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    email: String,
-    password: String,
+    email: Option<String>,
+    password: Option<String>,
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
     full_name: Option<String>,
 }
@@ -25,8 +25,10 @@ pub struct RegisterRequest {
 impl RegisterRequest {
     fn parse(self) -> Result<NewUser, ApiError> {
         let mut problems = Problems::from_validation(self.validate());
-        let email = problems.check("email", Email::parse(&self.email));
-        let password = problems.check("password", Password::parse(&self.password));
+        let email = problems.require("email", self.email);
+        let email = email.and_then(|email| problems.check("email", Email::parse(&email)));
+        let password = problems.require("password", self.password);
+        let password = password.and_then(|text| problems.check("password", Password::parse(&text)));
 
         let (Some(email), Some(password)) = (email, password) else {
             return Err(problems.into_error());

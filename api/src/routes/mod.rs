@@ -57,6 +57,14 @@ impl Problems {
         self.0.push(FieldError::new(field, message));
     }
 
+    /// The value of a required field, or `None` with "is required" noted under `field`.
+    pub fn require<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.add(field, "is required");
+        }
+        value
+    }
+
     /// The parsed value, or `None` with its problem noted under `field`.
     pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
         parsed.map_err(|message| self.add(field, message)).ok()

@@ -23,11 +23,11 @@ pub enum RequestedKind {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransactionRequest {
-    kind: RequestedKind,
+    kind: Option<RequestedKind>,
     /// A decimal string such as "12.50"; a JSON number is refused, as it may already have
     /// lost precision on the client's side.
-    amount: String,
-    currency: String,
+    amount: Option<String>,
+    currency: Option<String>,
     #[validate(length(max = 500, message = "must be at most 500 characters"))]
     description: Option<String>,
     to_user_id: Option<i64>,
@@ -37,25 +37,38 @@ impl CreateTransactionRequest {
     fn parse(self, currencies: &Currencies) -> Result<NewTransaction, ApiError> {
         let mut problems = Problems::from_validation(self.validate());
 
-        let currency = currencies.get(&self.currency);
-        if currency.is_none() {
-            let known: Vec<&str> = currencies.codes().collect();
-            problems.add("currency", format!("must be one of {}", known.join(", ")));
-        }
-        let amount = currency.and_then(|c| problems.check("amount", c.parse_amount(&self.amount)));
+        let kind = problems.require("kind", self.kind);
+        let amount = problems.require("amount", self.amount);
+        let currency = problems
+            .require("currency", self.currency)
+            .and_then(|code| {
+                let found = currencies.get(&code);
+                if found.is_none() {
+                    let known: Vec<&str> = currencies.codes().collect();
+                    problems.add("currency", format!("must be one of {}", known.join(", ")));
+                }
+                found
+            });
+        let amount = match (currency, amount) {
+            (Some(currency), Some(text)) => problems.check("amount", currency.parse_amount(&text)),
+            _ => None,
+        };
 
-        let movement = match (self.kind, self.to_user_id) {
-            (RequestedKind::Transfer, Some(to_user_id)) => Some(Movement::Transfer { to_user_id }),
-            (RequestedKind::Transfer, None) => {
+        let movement = match (kind, self.to_user_id) {
+            (None, _) => None,
+            (Some(RequestedKind::Transfer), Some(to_user_id)) => {
+                Some(Movement::Transfer { to_user_id })
+            }
+            (Some(RequestedKind::Transfer), None) => {
                 problems.add("to_user_id", "is required for a transfer");
                 None
             }
-            (_, Some(_)) => {
+            (Some(_), Some(_)) => {
                 problems.add("to_user_id", "is only for transfers");
                 None
             }
-            (RequestedKind::Deposit, None) => Some(Movement::Deposit),
-            (RequestedKind::Withdrawal, None) => Some(Movement::Withdrawal),
+            (Some(RequestedKind::Deposit), None) => Some(Movement::Deposit),
+            (Some(RequestedKind::Withdrawal), None) => Some(Movement::Withdrawal),
         };
 
         let (Some(amount), Some(movement)) = (amount, movement) else {

@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use validator::Validate;
 
 use super::{Problems, non_blank};
@@ -17,9 +17,15 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserView> {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    /// `null` or blank clears the name.
+    /// Absent leaves the name as it is; `null` or blank clears it.
+    #[serde(default, deserialize_with = "present")]
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
-    full_name: Option<String>,
+    full_name: Option<Option<String>>,
+}
+
+/// Marks a field that was sent, so that `null` can be told apart from an absent field.
+fn present<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(value).map(Some)
 }
 
 /// `PATCH /users/me`: changes the caller's display name.
@@ -29,8 +35,10 @@ pub async fn update_me(
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> Result<Json<UserView>, ApiError> {
     Problems::from_validation(body.validate()).finish()?;
+    let Some(full_name) = body.full_name else {
+        return Ok(Json(user.into()));
+    };
 
-    let full_name = non_blank(body.full_name);
-    let user = service::users::update_full_name(&state.db, user.id, full_name).await?;
+    let user = service::users::update_full_name(&state.db, user.id, non_blank(full_name)).await?;
     Ok(Json(user.into()))
 }
