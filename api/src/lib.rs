@@ -65,11 +65,14 @@ fn api_routes() -> Router<AppState> {
 
     let transactions_collection = get(transactions::list).post(transactions::create);
     let admin_users = get(admin::list_users);
+    let admin_audit = get(admin::audit_log);
 
     Router::new()
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
+        .route("/auth/logout-all", post(auth::logout_all))
         .route("/users/me", get(users::me).patch(users::update_me))
+        .route("/users/me/password", post(users::change_password))
         .route("/admin/users", admin_users.clone())
         .route("/admin/users/", admin_users)
         .route("/admin/users/{id}", get(admin::get_user))
@@ -77,6 +80,8 @@ fn api_routes() -> Router<AppState> {
         .route("/admin/users/{id}/unban", post(admin::unban))
         .route("/admin/users/{id}/promote", post(admin::promote))
         .route("/admin/users/{id}/demote", post(admin::demote))
+        .route("/admin/audit", admin_audit.clone())
+        .route("/admin/audit/", admin_audit)
         .route("/transactions", transactions_collection.clone())
         .route("/transactions/", transactions_collection)
         .route("/transactions/{id}", get(transactions::get_one))

@@ -1,7 +1,7 @@
 //! What the API answers with: response bodies, distinct from the database's entities.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use entity::{balance, ledger_entry, user};
+use entity::{audit_entry, balance, ledger_entry, user};
 use serde::{Serialize, Serializer};
 use service::money::Currencies;
 use service::page::Page;
@@ -135,6 +135,30 @@ impl<T> PageView<T> {
         Self {
             items: page.items.into_iter().map(view).collect(),
             next_cursor,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub target_user_id: i64,
+    pub reason: Option<String>,
+    #[serde(serialize_with = "timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<audit_entry::Model> for AuditEntryView {
+    fn from(entry: audit_entry::Model) -> Self {
+        Self {
+            id: entry.id,
+            actor_id: entry.actor_id,
+            action: entry.action,
+            target_user_id: entry.target_user_id,
+            reason: entry.reason,
+            created_at: entry.created_at,
         }
     }
 }

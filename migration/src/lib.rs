@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_create_users;
 mod m20261204_000002_create_ledger;
+mod m20261204_000003_create_audit_log;
 mod timestamp;
 
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261204_000001_create_users::Migration),
             Box::new(m20261204_000002_create_ledger::Migration),
+            Box::new(m20261204_000003_create_audit_log::Migration),
         ]
     }
 }

@@ -1,11 +1,15 @@
 //! What administrators (and operators at the command line) may do to accounts.
 
-use entity::user;
+use entity::{audit_entry, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use tracing::instrument;
 
-use crate::database::begin_write;
+use crate::database::{self, begin_write};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::{Error, Result, time, users};
 
 /// Who asks for an administrative change.
@@ -27,6 +31,13 @@ impl Actor<'_> {
         }
     }
 
+    fn user_id(&self) -> Option<i64> {
+        match self {
+            Actor::User(user) => Some(user.id),
+            Actor::Operator => None,
+        }
+    }
+
     fn is(&self, user_id: i64) -> bool {
         matches!(self, Actor::User(user) if user.id == user_id)
     }
@@ -38,7 +49,7 @@ impl Actor<'_> {
 /// # Errors
 /// [`Error::Forbidden`] for a non-admin; [`Error::Invalid`] on `id` when an admin would ban
 /// itself; [`Error::NotFound`] for an unknown user.
-#[instrument(skip_all, fields(target_id, reason))]
+#[instrument(skip_all, fields(target_id = target_id))]
 pub async fn ban(
     db: &DatabaseConnection,
     actor: Actor<'_>,
@@ -61,7 +72,15 @@ pub async fn ban(
             Expr::col(user::Column::TokenVersion).add(1),
         )
         .col_expr(user::Column::UpdatedAt, Expr::value(now));
-    apply(db, target_id, changes).await
+    apply(
+        db,
+        actor,
+        target_id,
+        changes,
+        AuditAction::Ban,
+        Some(reason),
+    )
+    .await
 }
 
 /// The longest ban reason kept, in characters.
@@ -81,7 +100,7 @@ fn parse_reason(reason: &str) -> Result<&str> {
 ///
 /// # Errors
 /// [`Error::Forbidden`] for a non-admin; [`Error::NotFound`] for an unknown user.
-#[instrument(skip_all, fields(target_id))]
+#[instrument(skip_all, fields(target_id = target_id))]
 pub async fn unban(
     db: &DatabaseConnection,
     actor: Actor<'_>,
@@ -97,7 +116,7 @@ pub async fn unban(
             Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
         )
         .col_expr(user::Column::UpdatedAt, Expr::value(time::now()));
-    apply(db, target_id, changes).await
+    apply(db, actor, target_id, changes, AuditAction::Unban, None).await
 }
 
 /// Grants or withdraws the admin right.
@@ -105,7 +124,7 @@ pub async fn unban(
 /// # Errors
 /// [`Error::Forbidden`] for a non-admin; [`Error::Invalid`] on `id` when an admin would
 /// demote itself; [`Error::NotFound`] for an unknown user.
-#[instrument(skip_all, fields(target_id, is_admin))]
+#[instrument(skip_all, fields(target_id = target_id, is_admin = is_admin))]
 pub async fn set_admin(
     db: &DatabaseConnection,
     actor: Actor<'_>,
@@ -120,14 +139,43 @@ pub async fn set_admin(
     let changes = user::Entity::update_many()
         .col_expr(user::Column::IsAdmin, Expr::value(is_admin))
         .col_expr(user::Column::UpdatedAt, Expr::value(time::now()));
-    apply(db, target_id, changes).await
+    let action = if is_admin {
+        AuditAction::Promote
+    } else {
+        AuditAction::Demote
+    };
+    apply(db, actor, target_id, changes, action, None).await
 }
 
-/// Runs one change to a user and reads the result back, in one transaction.
+/// What an audit entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    Ban,
+    Unban,
+    Promote,
+    Demote,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ban => "ban",
+            Self::Unban => "unban",
+            Self::Promote => "promote",
+            Self::Demote => "demote",
+        }
+    }
+}
+
+/// Runs one change to a user, records it in the audit log and reads the user back, all in
+/// one transaction: there is no change without its entry, and no entry without its change.
 async fn apply(
     db: &DatabaseConnection,
+    actor: Actor<'_>,
     target_id: i64,
     changes: sea_orm::UpdateMany<user::Entity>,
+    action: AuditAction,
+    reason: Option<&str>,
 ) -> Result<user::Model> {
     let txn = begin_write(db).await?;
 
@@ -138,8 +186,47 @@ async fn apply(
     if updated.rows_affected == 0 {
         return Err(Error::NotFound);
     }
+    let entry = audit_entry::ActiveModel {
+        actor_id: Set(actor.user_id()),
+        action: Set(action.as_str().to_owned()),
+        target_user_id: Set(target_id),
+        reason: Set(reason.map(str::to_owned)),
+        created_at: Set(time::now()),
+        ..Default::default()
+    };
+    entry.insert(&txn).await?;
     let user = users::get(&txn, target_id).await?;
 
     txn.commit().await?;
     Ok(user)
+}
+
+/// A page of the audit log, newest first, optionally only the entries about one user.
+///
+/// # Errors
+/// [`Error::Forbidden`] for a non-admin.
+pub async fn audit_log(
+    db: &DatabaseConnection,
+    actor: Actor<'_>,
+    page: PageRequest,
+    target_user_id: Option<i64>,
+) -> Result<Page<audit_entry::Model>> {
+    actor.require_admin()?;
+
+    let mut query = audit_entry::Entity::find()
+        .order_by_desc(audit_entry::Column::CreatedAt)
+        .order_by_desc(audit_entry::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(target) = target_user_id {
+        query = query.filter(audit_entry::Column::TargetUserId.eq(target));
+    }
+    if let Some(after) = page.after {
+        let (created_at, id) = (audit_entry::Column::CreatedAt, audit_entry::Column::Id);
+        query = query.filter(after.rows_after(created_at, id));
+    }
+
+    let rows = database::read(db, || query.clone().all(db)).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| {
+        Cursor::after(row.created_at, row.id)
+    }))
 }

@@ -72,7 +72,7 @@ pub struct NewTransaction {
 /// [`Error::InsufficientFunds`] when a withdrawal or transfer exceeds the balance;
 /// [`Error::Invalid`] on `to_user_id` for a missing, banned or own recipient and on
 /// `amount` when a balance would overflow. Nothing is written in any of these cases.
-#[instrument(skip_all, fields(user_id, amount = %new.amount))]
+#[instrument(skip_all, fields(user_id = user_id, amount = %new.amount))]
 pub async fn record(
     db: &DatabaseConnection,
     user_id: i64,

@@ -177,11 +177,81 @@ pub async fn authenticate(db: &DatabaseConnection, subject: TokenSubject) -> Res
     Ok(user)
 }
 
+/// Ends every token issued to the user so far, on every instance at once: each token
+/// carries the version it was issued at, and the version moves on.
+///
+/// # Errors
+/// [`Error::NotFound`] if the user vanished meanwhile.
+#[instrument(skip_all, fields(user_id = user_id))]
+pub async fn revoke_tokens(db: &DatabaseConnection, user_id: i64) -> Result<()> {
+    let revoked = user::Entity::update_many()
+        .col_expr(
+            user::Column::TokenVersion,
+            Expr::col(user::Column::TokenVersion).add(1),
+        )
+        .col_expr(user::Column::UpdatedAt, Expr::value(time::now()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    if revoked.rows_affected == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+/// Replaces the user's password after checking the current one, ends every token issued
+/// before, and issues a new one.
+///
+/// # Errors
+/// [`Error::Invalid`] on `current_password` when it is wrong, or was changed meanwhile.
+#[instrument(skip_all, fields(user_id = user.id))]
+pub async fn change_password(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    tokens: &Tokens,
+    user: &user::Model,
+    current: &str,
+    new: Password,
+) -> Result<IssuedToken> {
+    if !passwords.verify(current, Some(&user.password_hash)).await? {
+        return Err(Error::invalid(
+            "current_password",
+            "is not the current password",
+        ));
+    }
+    let password_hash = passwords.hash(new.expose()).await?;
+
+    let txn = database::begin_write(db).await?;
+    let changed = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(
+            user::Column::TokenVersion,
+            Expr::col(user::Column::TokenVersion).add(1),
+        )
+        .col_expr(user::Column::UpdatedAt, Expr::value(time::now()))
+        .filter(user::Column::Id.eq(user.id))
+        // Only if the password checked above is still the current one: of two changes
+        // racing with the same old password, the second finds it gone.
+        .filter(user::Column::PasswordHash.eq(user.password_hash.as_str()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(Error::invalid(
+            "current_password",
+            "is not the current password",
+        ));
+    }
+    let updated = get(&txn, user.id).await?;
+    txn.commit().await?;
+
+    tokens.issue(updated.id, updated.token_version)
+}
+
 /// Sets or clears the caller's display name.
 ///
 /// # Errors
 /// [`Error::NotFound`] if the user vanished meanwhile.
-#[instrument(skip_all, fields(user_id))]
+#[instrument(skip_all, fields(user_id = user_id))]
 pub async fn update_full_name(
     db: &DatabaseConnection,
     user_id: i64,

@@ -207,3 +207,70 @@ async fn a_ban_needs_a_reason_and_an_existing_user() {
     unknown.assert_problem(404, "not_found");
     assert_eq!(server.get("/api/v1/users/me", &ada.token).await.status, 200);
 }
+
+#[tokio::test]
+async fn every_admin_change_is_in_the_audit_log_newest_first() {
+    let server = TestServer::spawn().await;
+    let admin = server.admin("root@example.com").await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let on_ada = |action: &str| format!("/api/v1/admin/users/{}/{action}", ada.id);
+
+    server
+        .post(&on_ada("ban"), &admin.token, json!({"reason": "spam"}))
+        .await;
+    server.post(&on_ada("unban"), &admin.token, json!({})).await;
+    server
+        .post(&on_ada("promote"), &admin.token, json!({}))
+        .await;
+    server
+        .post(&on_ada("demote"), &admin.token, json!({}))
+        .await;
+    server
+        .post(
+            &format!("/api/v1/admin/users/{}/promote", bob.id),
+            &admin.token,
+            json!({}),
+        )
+        .await;
+    server
+        .post(
+            "/api/v1/admin/users/999999/ban",
+            &admin.token,
+            json!({"reason": "x"}),
+        )
+        .await;
+    let about_ada = server
+        .get(
+            &format!("/api/v1/admin/audit?user_id={}", ada.id),
+            &admin.token,
+        )
+        .await;
+    let everything = server
+        .get("/api/v1/admin/audit/?limit=2", &admin.token)
+        .await;
+    let carl = server.user("carl@example.com").await;
+    let as_user = server.get("/api/v1/admin/audit", &carl.token).await;
+
+    assert_eq!(about_ada.status, 200, "{}", about_ada.text);
+    let entries = about_ada.body["items"].as_array().expect("items");
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["demote", "promote", "unban", "ban"]);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["actor_id"] == admin.id && e["target_user_id"] == ada.id)
+    );
+    assert_eq!(entries[3]["reason"], "spam");
+    assert!(entries[0]["reason"].is_null());
+    assert_eq!(everything.body["items"].as_array().expect("items").len(), 2);
+    assert!(everything.body["next_cursor"].is_string());
+    assert_eq!(
+        server.db.query_i64("SELECT COUNT(*) FROM audit_log").await,
+        5
+    );
+    as_user.assert_problem(403, "forbidden");
+}

@@ -13,3 +13,4 @@ mod instances;
 mod ledger;
 mod outage;
 mod pagination;
+mod sessions;

@@ -7,7 +7,7 @@ use super::{Problems, parse_page};
 use crate::AppState;
 use crate::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
 use crate::problem::ApiError;
-use crate::views::{PageView, UserView};
+use crate::views::{AuditEntryView, PageView, UserView};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListUsersQuery {
@@ -91,4 +91,26 @@ pub async fn demote(
 ) -> Result<Json<UserView>, ApiError> {
     let user = service::admin::set_admin(&state.db, Actor::User(&caller), id, false).await?;
     Ok(Json(user.into()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    limit: Option<u64>,
+    cursor: Option<String>,
+    user_id: Option<i64>,
+}
+
+/// `GET /admin/audit`: administrative changes, newest first, optionally about one user.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<PageView<AuditEntryView>>, ApiError> {
+    let mut problems = Problems::default();
+    let page = parse_page(query.limit, query.cursor.as_deref(), &mut problems);
+    problems.finish()?;
+
+    let entries =
+        service::admin::audit_log(&state.db, Actor::User(&caller), page, query.user_id).await?;
+    Ok(Json(PageView::new(entries, AuditEntryView::from)))
 }

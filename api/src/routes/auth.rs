@@ -8,7 +8,8 @@ use validator::Validate;
 use super::{Problems, non_blank};
 use crate::AppState;
 use crate::extract::{
-    ApiJson, has_content_type, is_form_type, is_json_type, parse_form, parse_json, read_body,
+    ApiJson, CurrentUser, has_content_type, is_form_type, is_json_type, parse_form, parse_json,
+    read_body,
 };
 use crate::problem::ApiError;
 use crate::views::{TokenView, UserView};
@@ -112,4 +113,13 @@ pub async fn login(
     )
     .await?;
     Ok(Json(token.into()))
+}
+
+/// `POST /auth/logout-all`: ends every token issued to the caller so far.
+pub async fn logout_all(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<StatusCode, ApiError> {
+    service::users::revoke_tokens(&state.db, user.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
