@@ -23,6 +23,9 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// Key of the PostgreSQL advisory lock that serialises migrations ("tally" in ASCII).
 const PG_MIGRATION_LOCK: i64 = 0x74_61_6c_6c_79;
 
+/// How long an instance waits for another one's migrations before giving up.
+const MIGRATION_LOCK_WAIT_SECS: u32 = 120;
+
 /// Where the database is and how the pool treats it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatabaseSettings {
@@ -182,6 +185,13 @@ pub async fn migrate(
     action: MigrationAction,
 ) -> Result<(), DbErr> {
     match db.get_database_backend() {
+        // Dropping every table needs foreign keys off, which SQLite ignores inside a
+        // transaction; an operator runs this alone, so it needs no lock either.
+        DbBackend::Sqlite if action == MigrationAction::Fresh => {
+            let session = sqlite_without_foreign_keys(settings).await?;
+            let outcome = run_migrations(&session, action).await;
+            outcome.and(session.close().await)
+        }
         // SQLite's DDL is transactional: one write transaction is both the lock and the
         // scope, and a second instance waits for it through the busy timeout.
         DbBackend::Sqlite => {
@@ -190,10 +200,10 @@ pub async fn migrate(
             txn.commit().await
         }
         backend => {
-            let lock = LockConnection::acquire(settings, backend).await?;
-            let outcome = run_migrations(db, action).await;
-            lock.release().await?;
-            outcome
+            let session = LockedSession::open(settings, backend).await?;
+            let outcome = run_migrations(&session.db, action).await;
+            let released = session.release().await;
+            outcome.and(released)
         }
     }
 }
@@ -222,15 +232,32 @@ where
     }
 }
 
-/// A connection of its own holding the migration lock; a session lock lives as long as the
-/// session, so it cannot be a connection that goes back to the pool.
-struct LockConnection {
+async fn sqlite_without_foreign_keys(
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false);
+    let busy_timeout = settings.statement_timeout;
+    options
+        .map_sqlx_sqlite_opts(move |sqlite| sqlite.foreign_keys(false).busy_timeout(busy_timeout));
+    Database::connect(options).await
+}
+
+/// A database session of its own that holds the migration lock and runs the migrations.
+///
+/// A session lock lives as long as its session, so it cannot be a pooled connection that
+/// others share. Running the migrations on it also frees them from the pool's statement
+/// timeout, which is meant for requests, not for a long schema change.
+struct LockedSession {
     db: DatabaseConnection,
     backend: DbBackend,
 }
 
-impl LockConnection {
-    async fn acquire(settings: &DatabaseSettings, backend: DbBackend) -> Result<Self, DbErr> {
+impl LockedSession {
+    async fn open(settings: &DatabaseSettings, backend: DbBackend) -> Result<Self, DbErr> {
         let mut options = ConnectOptions::new(settings.url.clone());
         options
             .max_connections(1)
@@ -238,35 +265,41 @@ impl LockConnection {
             .sqlx_logging(false);
         let db = Database::connect(options).await?;
 
-        let sql = match backend {
-            DbBackend::Postgres => format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"),
-            _ => "SELECT GET_LOCK('tally_migrations', 120) AS granted".to_owned(),
-        };
-        let row = db
-            .query_one_raw(Statement::from_string(backend, sql))
-            .await?;
-        if backend == DbBackend::MySql {
-            let granted: Option<i64> = match row {
-                Some(row) => row.try_get("", "granted")?,
-                None => None,
-            };
-            if granted != Some(1) {
-                return Err(DbErr::Migration(
-                    "timed out waiting for the migration lock".into(),
-                ));
+        let granted = match backend {
+            DbBackend::Postgres => {
+                let wait = format!("SET lock_timeout = '{MIGRATION_LOCK_WAIT_SECS}s'");
+                db.execute_unprepared(&wait).await?;
+                let lock = format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})");
+                db.execute_unprepared(&lock).await.map(|_| true)?
             }
+            _ => {
+                let lock = format!(
+                    "SELECT GET_LOCK('tally_migrations', {MIGRATION_LOCK_WAIT_SECS}) AS granted"
+                );
+                let row = db
+                    .query_one_raw(Statement::from_string(backend, lock))
+                    .await?;
+                let granted: Option<i64> = match row {
+                    Some(row) => row.try_get("", "granted")?,
+                    None => None,
+                };
+                granted == Some(1)
+            }
+        };
+        if !granted {
+            return Err(DbErr::Migration(
+                "timed out waiting for the migration lock".into(),
+            ));
         }
         Ok(Self { db, backend })
     }
 
     async fn release(self) -> Result<(), DbErr> {
-        let sql = match self.backend {
+        let unlock = match self.backend {
             DbBackend::Postgres => format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"),
             _ => "SELECT RELEASE_LOCK('tally_migrations')".to_owned(),
         };
-        self.db
-            .execute_raw(Statement::from_string(self.backend, sql))
-            .await?;
+        self.db.execute_unprepared(&unlock).await?;
         self.db.close().await
     }
 }

@@ -239,3 +239,24 @@ async fn cli_changes_are_audited_with_no_actor() {
     assert_eq!(entry["target_user_id"], ada.id);
     assert_eq!(entry["reason"], "fraud");
 }
+
+#[tokio::test]
+async fn migrate_fresh_empties_a_database_that_holds_journal_rows() {
+    let server = TestServer::spawn().await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    server.deposit(&ada, "5.00", "USD").await;
+    let transfer = serde_json::json!({
+        "kind": "transfer", "amount": "1.00", "currency": "USD", "to_user_id": bob.id,
+    });
+    server
+        .post("/api/v1/transactions/", &ada.token, transfer)
+        .await;
+
+    let fresh = tally(&server, &["migrate", "fresh"], &[]);
+
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    assert_eq!(server.db.query_i64("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(server.db.transaction_count().await, 0);
+    assert_eq!(server.register("ada@example.com").await.status, 201);
+}
