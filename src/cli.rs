@@ -1,5 +1,6 @@
 //! The command line: every setting is a flag and an environment variable of the same
-//! meaning (flags win), validated here once.
+//! meaning (flags win), validated here once. Nothing here derives `Debug`: the database
+//! URL may hold a password.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use service::database::DatabaseSettings;
 use service::money::Currencies;
 use service::passwords::HashingCost;
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "tally",
     version,
@@ -20,7 +21,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Run the HTTP server (applies pending migrations first).
     Serve(Box<ServeArgs>),
@@ -40,7 +41,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum MigrateCommand {
     /// Apply every pending migration.
     Up,
@@ -52,7 +53,7 @@ pub enum MigrateCommand {
     Fresh,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum UsersCommand {
     /// Create an admin account; the password comes from TALLY_ADMIN_PASSWORD or a prompt.
     CreateAdmin {
@@ -75,7 +76,7 @@ pub enum UsersCommand {
     Unban { id: i64 },
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -108,7 +109,7 @@ pub struct ServeArgs {
     pub hashing: HashingArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct DatabaseArgs {
     /// sqlite://FILE?mode=rwc, postgres://USER@HOST/DB or mysql://USER@HOST/DB.
     #[arg(
@@ -185,7 +186,7 @@ impl DatabaseArgs {
     }
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct HashingArgs {
     /// Argon2id memory per password hash, in KiB.
     #[arg(long, env = "TALLY_ARGON2_MEMORY_KIB", default_value_t = HashingCost::default().memory_kib)]

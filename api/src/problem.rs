@@ -132,15 +132,28 @@ impl From<service::Error> for ApiError {
             E::InsufficientFunds => Self::InsufficientFunds,
             E::Invalid { field, message } => Self::invalid(field, message),
             E::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable");
+                tracing::warn!(error = %causes(&cause), "database unavailable");
                 Self::Unavailable
             }
             E::Internal(cause) => {
-                tracing::error!(error = %cause, debug = ?cause, "internal error");
+                tracing::error!(error = %causes(&*cause), "internal error");
                 Self::Internal
             }
         }
     }
+}
+
+/// The error and its sources as one line, from their `Display` only: a driver's `Debug`
+/// can carry the row that failed a constraint, and with it a password hash.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
 }
 
 impl IntoResponse for ApiError {

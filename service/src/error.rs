@@ -90,7 +90,9 @@ pub fn is_broken_connection(err: &DbErr) -> bool {
 }
 
 /// True for the errors after which a whole transaction may safely run again: the database
-/// chose it as a deadlock victim or could not serialise it, and rolled it back.
+/// chose it as a deadlock victim, could not serialise it, or (MySQL's 1205) gave up waiting
+/// for a lock. In the last case MySQL undoes only the statement, but the caller drops the
+/// transaction uncommitted, so nothing of the first attempt remains either way.
 pub fn is_retryable_conflict(err: &DbErr) -> bool {
     let code = match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
@@ -101,11 +103,14 @@ pub fn is_retryable_conflict(err: &DbErr) -> bool {
     matches!(code.as_deref(), Some("40001" | "40P01" | "1213" | "1205"))
 }
 
-/// A constraint violation reported by the database, with the constraint's message.
-pub fn unique_violation(err: &DbErr) -> Option<String> {
+/// Whether the error is a violation of the unique index `index` on `table_column`.
+/// PostgreSQL and MySQL name the index in their message; SQLite names the column.
+pub fn violates_unique(err: &DbErr, index: &str, table_column: &str) -> bool {
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(message)) => Some(message),
-        _ => None,
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            message.contains(index) || message.contains(table_column)
+        }
+        _ => false,
     }
 }
 

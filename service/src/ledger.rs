@@ -132,7 +132,9 @@ async fn transfer(
     new: &NewTransaction,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ledger_entry::Model> {
-    let recipient = user::Entity::find_by_id(to).one(txn).await?;
+    // Held until commit, so a ban of the recipient cannot slip in between this check and
+    // the credit (SQLite needs no row lock: the whole transaction holds the write lock).
+    let recipient = user::Entity::find_by_id(to).lock_shared().one(txn).await?;
     if !recipient.is_some_and(|recipient| recipient.is_active) {
         return Err(Error::invalid("to_user_id", "no active user has this id"));
     }

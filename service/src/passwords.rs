@@ -6,6 +6,7 @@ use std::sync::Arc;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::{Error, Result};
@@ -37,6 +38,9 @@ pub struct Passwords {
     /// A hash of no one's password, verified when a login names an unknown email, so that
     /// answer takes as long as a wrong password and does not reveal which emails exist.
     dummy_hash: Arc<str>,
+    /// One slot per core: each hash takes its configured memory, so a burst of logins must
+    /// queue for the cores rather than start hundreds of hashes at once.
+    slots: Arc<Semaphore>,
 }
 
 impl Passwords {
@@ -50,9 +54,11 @@ impl Passwords {
             .hash_password(b"not anyone's password")
             .map_err(|e| format!("cannot hash with this cost: {e}"))?
             .to_string();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             hasher: Arc::new(hasher),
             dummy_hash: dummy_hash.into(),
+            slots: Arc::new(Semaphore::new(cores)),
         })
     }
 
@@ -64,7 +70,7 @@ impl Passwords {
         let hasher = Arc::clone(&self.hasher);
         let password = password.to_owned();
 
-        run_blocking(move || {
+        self.run_blocking(move || {
             hasher
                 .hash_password(password.as_bytes())
                 .map(|hash| hash.to_string())
@@ -84,21 +90,27 @@ impl Passwords {
         let hasher = Arc::clone(&self.hasher);
         let password = password.to_owned();
 
-        let matches = run_blocking(move || {
-            PasswordHash::new(&stored)
-                .is_ok_and(|hash| hasher.verify_password(password.as_bytes(), &hash).is_ok())
-        })
-        .await?;
+        let matches = self
+            .run_blocking(move || {
+                PasswordHash::new(&stored)
+                    .is_ok_and(|hash| hasher.verify_password(password.as_bytes(), &hash).is_ok())
+            })
+            .await?;
         Ok(known && matches)
     }
-}
 
-async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let span = tracing::info_span!("password_hash");
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .in_current_span()
-        .await
-        .map_err(Error::internal)
+    /// Runs a hash on the blocking pool once a slot is free.
+    async fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let _slot = self.slots.acquire().await.map_err(Error::internal)?;
+        let span = tracing::info_span!("password_hash");
+        tokio::task::spawn_blocking(move || span.in_scope(work))
+            .in_current_span()
+            .await
+            .map_err(Error::internal)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

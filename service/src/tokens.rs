@@ -46,7 +46,9 @@ struct Claims {
     sub: String,
     /// The user's token version when this token was issued.
     ver: i64,
-    iat: i64,
+    /// Written on every token issued; not needed to accept one.
+    #[serde(default)]
+    iat: Option<i64>,
     exp: i64,
 }
 
@@ -103,7 +105,7 @@ impl Tokens {
         let claims = Claims {
             sub: user_id.to_string(),
             ver: token_version,
-            iat: now,
+            iat: Some(now),
             exp: now.saturating_add(ttl),
         };
 

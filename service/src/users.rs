@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
-use crate::error::unique_violation;
+use crate::error::violates_unique;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::passwords::Passwords;
 use crate::tokens::{IssuedToken, TokenSubject, Tokens};
@@ -88,7 +88,7 @@ pub struct NewUser {
 /// # Errors
 /// [`Error::EmailTaken`] when the address is registered already, even by a registration
 /// racing this one; the database's unique index decides.
-#[instrument(skip_all, fields(email = %new.email.as_str()))]
+#[instrument(skip_all)]
 pub async fn register(
     db: &DatabaseConnection,
     passwords: &Passwords,
@@ -110,12 +110,13 @@ pub async fn register(
         updated_at: Set(now),
         ..Default::default()
     };
-    row.insert(db)
-        .await
-        .map_err(|err| match unique_violation(&err) {
-            Some(_) => Error::EmailTaken,
-            None => err.into(),
-        })
+    row.insert(db).await.map_err(|err| {
+        if violates_unique(&err, "uq_users_email", "users.email") {
+            Error::EmailTaken
+        } else {
+            err.into()
+        }
+    })
 }
 
 /// Checks an email and password and issues a token.

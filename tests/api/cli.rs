@@ -2,7 +2,6 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::common::{PASSWORD, TestDb, TestServer, tally_command};
 
@@ -126,13 +125,7 @@ async fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_zero(
 
     // A lock held by the test keeps a deposit waiting inside the server while it is told to
     // stop; the lock is let go only after the signal.
-    let blocker = server.db.connect_single().await;
-    for sql in lock_balances(server.db.backend) {
-        blocker
-            .execute_unprepared(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    let blocker = server.db.lock_table("balances").await;
     let in_flight = server.deposit(&ada, "1.00", "USD");
     let stop = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -153,14 +146,6 @@ async fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_zero(
     );
     assert!(status.success(), "exit status {status:?}");
     assert_eq!(server.db.transaction_count().await, 1);
-}
-
-fn lock_balances(backend: DbBackend) -> &'static [&'static str] {
-    match backend {
-        DbBackend::Sqlite => &["BEGIN IMMEDIATE"],
-        DbBackend::Postgres => &["BEGIN", "LOCK TABLE balances IN ACCESS EXCLUSIVE MODE"],
-        _ => &["LOCK TABLES balances WRITE"],
-    }
 }
 
 #[tokio::test]

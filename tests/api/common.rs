@@ -82,10 +82,6 @@ impl TestDb {
         }
     }
 
-    pub fn is_server(&self) -> bool {
-        self.backend != DbBackend::Sqlite
-    }
-
     /// A connection of the test's own, as another process would have.
     pub async fn connect(&self) -> DatabaseConnection {
         Database::connect(self.url.as_str())
@@ -100,6 +96,27 @@ impl TestDb {
         Database::connect(options)
             .await
             .expect("connect to the test database")
+    }
+
+    /// A connection of the test's own that holds `table` so that no one else can write it
+    /// (on SQLite, the whole database) until the connection is closed.
+    pub async fn lock_table(&self, table: &str) -> DatabaseConnection {
+        let blocker = self.connect_single().await;
+        let statements = match self.backend {
+            DbBackend::Sqlite => vec!["BEGIN IMMEDIATE".to_owned()],
+            DbBackend::Postgres => vec![
+                "BEGIN".to_owned(),
+                format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"),
+            ],
+            _ => vec![format!("LOCK TABLES {table} WRITE")],
+        };
+        for sql in statements {
+            blocker
+                .execute_unprepared(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        blocker
     }
 
     /// Runs SQL straight on the database, outside the server.

@@ -1,6 +1,5 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
-use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::json;
 
 use crate::common::{JWT_SECRET, TestDb, TestServer};
@@ -11,10 +10,42 @@ fn token(algorithm: Algorithm, secret: &[u8], claims: serde_json::Value) -> Stri
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_secs() as i64
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    i64::try_from(since_epoch.expect("time").as_secs()).expect("seconds")
+}
+
+/// Claims as the server issues them, expiring `expires_in` seconds from now.
+fn claims(sub: &str, expires_in: i64) -> serde_json::Value {
+    json!({"sub": sub, "ver": 0, "iat": now(), "exp": now() + expires_in})
+}
+
+fn without(mut claims: serde_json::Value, name: &str) -> serde_json::Value {
+    claims.as_object_mut().expect("object").remove(name);
+    claims
+}
+
+#[tokio::test]
+async fn a_token_made_like_the_server_s_own_is_accepted_within_the_leeway() {
+    let server = TestServer::spawn().await;
+    let ada = server.user("ada@example.com").await;
+    let sub = ada.id.to_string();
+    let secret = JWT_SECRET.as_bytes();
+
+    let fresh = server
+        .get(
+            "/api/v1/users/me",
+            &token(Algorithm::HS256, secret, claims(&sub, 60)),
+        )
+        .await;
+    let just_expired = token(Algorithm::HS256, secret, claims(&sub, -2));
+    let just_expired = server.get("/api/v1/users/me", &just_expired).await;
+
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+    assert_eq!(
+        just_expired.status, 200,
+        "a 5 s leeway: {}",
+        just_expired.text
+    );
 }
 
 #[tokio::test]
@@ -22,52 +53,29 @@ async fn bad_tokens_are_unauthorized_with_a_bearer_challenge() {
     let server = TestServer::spawn().await;
     let ada = server.user("ada@example.com").await;
     let sub = ada.id.to_string();
-    let expired = token(
-        Algorithm::HS256,
-        JWT_SECRET.as_bytes(),
-        json!({"sub": sub, "ver": 0, "exp": now() - 60}),
-    );
-    let wrong_secret = token(
-        Algorithm::HS256,
-        b"another-secret-of-enough-length-1234567",
-        json!({"sub": sub, "ver": 0, "exp": now() + 60}),
-    );
-    let wrong_algorithm = token(
-        Algorithm::HS512,
-        JWT_SECRET.as_bytes(),
-        json!({"sub": sub, "ver": 0, "exp": now() + 60}),
-    );
-    let no_exp = token(
-        Algorithm::HS256,
-        JWT_SECRET.as_bytes(),
-        json!({"sub": sub, "ver": 0}),
-    );
-    let no_sub = token(
-        Algorithm::HS256,
-        JWT_SECRET.as_bytes(),
-        json!({"ver": 0, "exp": now() + 60}),
-    );
+    let secret = JWT_SECRET.as_bytes();
+    let other_secret = b"another-secret-of-enough-length-1234567";
     let unsigned = {
         let (_, rest) = ada.token.split_once('.').expect("jwt");
         let (payload, _) = rest.split_once('.').expect("jwt");
         format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.")
     };
 
-    for bad in [
-        expired,
-        wrong_secret,
-        wrong_algorithm,
-        no_exp,
-        no_sub,
+    let bad_tokens = [
+        token(Algorithm::HS256, secret, claims(&sub, -30)),
+        token(Algorithm::HS256, other_secret, claims(&sub, 60)),
+        token(Algorithm::HS512, secret, claims(&sub, 60)),
+        token(Algorithm::HS256, secret, without(claims(&sub, 60), "exp")),
+        token(Algorithm::HS256, secret, without(claims(&sub, 60), "sub")),
+        token(Algorithm::HS256, secret, claims("not-a-number", 60)),
         unsigned,
-        "garbage".into(),
-    ] {
+        "garbage".to_owned(),
+    ];
+    for bad in bad_tokens {
         let reply = server.get("/api/v1/users/me", &bad).await;
         reply.assert_problem(401, "unauthorized");
-        assert_eq!(
-            reply.header("www-authenticate"),
-            Some("Bearer error=\"invalid_token\"")
-        );
+        let challenge = reply.header("www-authenticate");
+        assert_eq!(challenge, Some("Bearer error=\"invalid_token\""), "{bad}");
     }
     let none = server
         .send(Method::GET, "/api/v1/users/me", None, None)
@@ -170,18 +178,7 @@ async fn a_database_too_busy_to_hand_out_a_connection_is_503_never_a_pass() {
 
     // The test's own connection holds the balances, so a deposit waits on the server's
     // only connection, and the next request cannot get one in time.
-    let blocker = server.db.connect_single().await;
-    let lock: &[&str] = match server.db.backend {
-        DbBackend::Sqlite => &["BEGIN IMMEDIATE"],
-        DbBackend::Postgres => &["BEGIN", "LOCK TABLE balances IN ACCESS EXCLUSIVE MODE"],
-        _ => &["LOCK TABLES balances WRITE"],
-    };
-    for sql in lock {
-        blocker
-            .execute_unprepared(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    let blocker = server.db.lock_table("balances").await;
     let stuck = server.deposit(&ada, "1.00", "USD");
     let refused = async {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -189,35 +186,35 @@ async fn a_database_too_busy_to_hand_out_a_connection_is_503_never_a_pass() {
         blocker.close().await.expect("release the lock");
         reply
     };
-    let (_, refused) = tokio::join!(stuck, refused);
+    let (stuck, refused) = tokio::join!(stuck, refused);
     let after = server.get("/api/v1/users/me", &ada.token).await;
 
     refused.assert_problem(503, "service_unavailable");
     assert!(!refused.text.contains("ada@example.com"));
     assert_eq!(after.status, 200, "{}", after.text);
+    // The deposit that waited either went through whole or left no trace.
+    let (rows, balance) = (
+        server.db.transaction_count().await,
+        server.balance(&ada, "USD").await,
+    );
+    match stuck.status {
+        201 => assert_eq!((rows, balance.as_deref()), (1, Some("1.00"))),
+        503 => assert_eq!(rows, 0, "{balance:?}"),
+        other => panic!("the waiting deposit answered {other}: {}", stuck.text),
+    }
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(database_server),
+    ignore = "needs TEST_DATABASE_URL naming PostgreSQL or MariaDB"
+)]
 async fn a_user_load_that_times_out_on_a_database_server_is_503() {
     let db = TestDb::fresh().await;
-    if db.backend == DbBackend::Sqlite {
-        eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL or MariaDB)");
-        return;
-    }
     let server = TestServer::spawn_with(db, &[("TALLY_DB_STATEMENT_TIMEOUT_MS", "300")]).await;
     let ada = server.user("ada@example.com").await;
 
-    let blocker = server.db.connect_single().await;
-    let lock: &[&str] = match server.db.backend {
-        DbBackend::Postgres => &["BEGIN", "LOCK TABLE users IN ACCESS EXCLUSIVE MODE"],
-        _ => &["LOCK TABLES users WRITE"],
-    };
-    for sql in lock {
-        blocker
-            .execute_unprepared(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    let blocker = server.db.lock_table("users").await;
     let reply = server.get("/api/v1/users/me", &ada.token).await;
     blocker.close().await.expect("close");
     let after = server.get("/api/v1/users/me", &ada.token).await;

@@ -117,12 +117,12 @@ async fn an_exhausted_pool_answers_200_or_503_quickly_and_never_500() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(database_server),
+    ignore = "needs TEST_DATABASE_URL naming PostgreSQL or MariaDB"
+)]
 async fn connections_killed_by_the_database_are_replaced_without_a_restart() {
     let db = TestDb::fresh().await;
-    if !db.is_server() {
-        eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL or MariaDB)");
-        return;
-    }
     let server = TestServer::spawn_with(db, &[("TALLY_DB_MIN_CONNECTIONS", "3")]).await;
     let ada = server.user("ada@example.com").await;
     join_all((0..6).map(|_| server.get("/api/v1/users/me", &ada.token))).await;
@@ -183,18 +183,7 @@ async fn a_request_cancelled_inside_a_transaction_leaves_the_connection_clean() 
 
     // The deposit waits on the test's lock inside its database transaction, on the server's
     // only connection, when its client gives up and closes the connection.
-    let blocker = server.db.connect_single().await;
-    let lock: &[&str] = match server.db.backend {
-        DbBackend::Sqlite => &["BEGIN IMMEDIATE"],
-        DbBackend::Postgres => &["BEGIN", "LOCK TABLE balances IN ACCESS EXCLUSIVE MODE"],
-        _ => &["LOCK TABLES balances WRITE"],
-    };
-    for sql in lock {
-        blocker
-            .execute_unprepared(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    let blocker = server.db.lock_table("balances").await;
     let abandoned = tokio::time::timeout(
         Duration::from_millis(500),
         server.deposit(&ada, "1.00", "USD"),

@@ -14,7 +14,8 @@ use crate::extract::{
 use crate::problem::ApiError;
 use crate::views::{TokenView, UserView};
 
-#[derive(Debug, Deserialize, Validate)]
+/// Not `Debug`: it holds a password.
+#[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     email: Option<String>,

@@ -44,7 +44,8 @@ pub async fn update_me(
     Ok(Json(user.into()))
 }
 
-#[derive(Debug, Deserialize)]
+/// Not `Debug`: it holds passwords.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     current_password: Option<String>,
