@@ -96,12 +96,12 @@ pub struct ServeArgs {
     pub no_migrate: bool,
 
     /// Accepted currencies and their fraction digits.
-    #[arg(long, env = "TALLY_CURRENCIES", default_value = "USD:2,EUR:2,JPY:0,BTC:8",
+    #[arg(long, env = "TALLY_CURRENCIES", default_value = service::money::DEFAULT_CURRENCIES,
           value_parser = Currencies::parse)]
     pub currencies: Currencies,
 
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "TALLY_MAX_BODY_BYTES", default_value_t = 64 * 1024,
+    #[arg(long, env = "TALLY_MAX_BODY_BYTES", default_value_t = api::DEFAULT_MAX_BODY_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1..=16 * 1024 * 1024))]
     pub max_body_bytes: u64,
 
@@ -189,11 +189,13 @@ impl DatabaseArgs {
 #[derive(Args)]
 pub struct HashingArgs {
     /// Argon2id memory per password hash, in KiB.
-    #[arg(long, env = "TALLY_ARGON2_MEMORY_KIB", default_value_t = HashingCost::default().memory_kib)]
+    #[arg(long, env = "TALLY_ARGON2_MEMORY_KIB",
+          default_value_t = HashingCost::default().memory_kib)]
     pub argon2_memory_kib: u32,
 
     /// Argon2id passes per password hash.
-    #[arg(long, env = "TALLY_ARGON2_ITERATIONS", default_value_t = HashingCost::default().iterations)]
+    #[arg(long, env = "TALLY_ARGON2_ITERATIONS",
+          default_value_t = HashingCost::default().iterations)]
     pub argon2_iterations: u32,
 
     /// Argon2id lanes per password hash.

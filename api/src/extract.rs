@@ -267,19 +267,18 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         let token_sent = headers.contains_key(AUTHORIZATION);
         return Err(ApiError::Unauthorized { token_sent });
     };
-    let refused = ApiError::Unauthorized { token_sent: true };
-    let value = value.to_str().map_err(|_| refused)?;
-    let (scheme, _) = value.split_once(' ').unwrap_or((value, ""));
+    let refused = || ApiError::Unauthorized { token_sent: true };
+    let value = value.to_str().map_err(|_| refused())?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::Unauthorized { token_sent: false });
     }
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(ApiError::Unauthorized { token_sent: true }),
+
+    let token = token.trim();
+    if token.is_empty() {
+        Err(refused())
+    } else {
+        Ok(token)
     }
 }
 

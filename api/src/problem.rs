@@ -50,6 +50,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     Unavailable,
     Internal,
+    /// Any other refusal made below the handlers, kept with its own status.
+    Other(StatusCode),
 }
 
 impl ApiError {
@@ -77,6 +79,7 @@ impl ApiError {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Other(status) => (*status, other_code(*status)),
         }
     }
 
@@ -101,6 +104,7 @@ impl ApiError {
             Self::Validation(_) => "The request has invalid input; see `errors`.",
             Self::Unavailable => "The database is unavailable; try again shortly.",
             Self::Internal => "Something went wrong on our side.",
+            Self::Other(_) => "The request was refused.",
         };
         text.to_owned()
     }
@@ -181,6 +185,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Codes for the statuses that only the framework or a layer answers with.
+fn other_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "request_header_fields_too_large",
+        status if status.is_server_error() => "internal",
+        _ => "http_error",
+    }
+}
+
 fn problem_body(status: StatusCode, code: &str, detail: &str) -> Map<String, Value> {
     let title = status.canonical_reason().unwrap_or("Error");
     let mut body = Map::new();
@@ -228,8 +244,8 @@ pub async fn problem_for_bare_errors(request: Request<Body>, next: Next) -> Resp
         }
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized { token_sent: false },
         StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable,
-        status if status.is_server_error() => ApiError::Internal,
-        _ => ApiError::invalid("request", "The request was refused."),
+        StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal,
+        status => ApiError::Other(status),
     };
     let (mut parts, _) = response.into_parts();
     let fresh = replacement.into_response();

@@ -40,21 +40,6 @@ pub struct DatabaseSettings {
     pub max_lifetime: Duration,
 }
 
-impl DatabaseSettings {
-    /// The defaults, pointed at `url`.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            max_connections: 10,
-            min_connections: 1,
-            acquire_timeout: Duration::from_millis(3000),
-            statement_timeout: Duration::from_millis(5000),
-            idle_timeout: Duration::from_secs(300),
-            max_lifetime: Duration::from_secs(1800),
-        }
-    }
-}
-
 /// Opens the connection pool.
 ///
 /// # Errors
@@ -122,7 +107,7 @@ where
     loop {
         match query().await {
             Err(err) if is_broken_connection(&err) && attempt < attempts => {
-                tracing::warn!(error = %err, attempt, "connection broke during a read; reading again");
+                tracing::warn!(error = %err, attempt, "connection broke during a read; again");
                 attempt += 1;
             }
             result => return result,

@@ -177,10 +177,13 @@ impl Currencies {
     }
 }
 
+/// The currencies accepted when none are configured.
+pub const DEFAULT_CURRENCIES: &str = "USD:2,EUR:2,JPY:0,BTC:8";
+
 impl Default for Currencies {
     fn default() -> Self {
-        let spec = "USD:2,EUR:2,JPY:0,BTC:8";
-        Self::parse(spec).unwrap_or_else(|_| unreachable!("the default currency list is valid"))
+        Self::parse(DEFAULT_CURRENCIES)
+            .unwrap_or_else(|_| unreachable!("the default currency list is valid"))
     }
 }
 

@@ -121,7 +121,10 @@ async fn malformed_json_is_400_and_wrong_content_type_is_415() {
 async fn a_body_over_64_kib_is_413() {
     let server = TestServer::spawn().await;
     let ada = server.user("ada@example.com").await;
-    let body = json!({ "kind": "deposit", "amount": "1.00", "currency": "USD", "description": "x".repeat(70_000) });
+    let description = "x".repeat(70_000);
+    let body = json!({
+        "kind": "deposit", "amount": "1.00", "currency": "USD", "description": description,
+    });
 
     let reply = server.post("/api/v1/transactions/", &ada.token, body).await;
 

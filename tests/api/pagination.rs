@@ -30,8 +30,9 @@ async fn rows_with_the_same_timestamp_page_without_repeats_or_gaps() {
     for _ in 0..11 {
         server.deposit(&ada, "1.00", "USD").await;
     }
-    let same_time = "UPDATE transactions SET created_at = \
-                     (SELECT created_at FROM (SELECT MIN(created_at) AS created_at FROM transactions) AS t)";
+    // The inner select is wrapped once more because MySQL will not read the table it updates.
+    let same_time = "UPDATE transactions SET created_at = (SELECT created_at FROM \
+                     (SELECT MIN(created_at) AS created_at FROM transactions) AS earliest)";
     server.db.execute(same_time).await;
 
     let ids = walk(&server, &ada, 3).await;
