@@ -13,6 +13,7 @@ use bytes::Bytes;
 use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
 
 use service::admin::Actor;
+use service::ledger::IdempotencyKey;
 
 use crate::AppState;
 use crate::problem::ApiError;
@@ -226,6 +227,30 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             _ => "path".to_owned(),
         };
         Err(ApiError::invalid(field, rejection.body_text()))
+    }
+}
+
+/// The optional `Idempotency-Key` header, validated.
+pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let mut values = parts.headers.get_all(IDEMPOTENCY_KEY).iter();
+        let invalid = |message: String| ApiError::invalid("Idempotency-Key", message);
+        match (values.next(), values.next()) {
+            (None, _) => Ok(Self(None)),
+            (Some(_), Some(_)) => Err(invalid("must be sent once".to_owned())),
+            (Some(value), None) => {
+                let text = value.to_str().unwrap_or("\u{fffd}");
+                IdempotencyKey::parse(text)
+                    .map(|key| Self(Some(key)))
+                    .map_err(invalid)
+            }
+        }
     }
 }
 

@@ -45,6 +45,7 @@ pub enum ApiError {
     MethodNotAllowed,
     EmailTaken,
     InsufficientFunds,
+    IdempotencyConflict,
     PayloadTooLarge,
     UnsupportedMediaType(String),
     Validation(Vec<FieldError>),
@@ -72,6 +73,7 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             Self::InsufficientFunds => (StatusCode::CONFLICT, "insufficient_funds"),
+            Self::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_conflict"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -100,6 +102,9 @@ impl ApiError {
             Self::MethodNotAllowed => "This route does not accept this method.",
             Self::EmailTaken => "An account with this email address exists already.",
             Self::InsufficientFunds => "The balance in this currency is too small.",
+            Self::IdempotencyConflict => {
+                "This Idempotency-Key was already used for a different request."
+            }
             Self::PayloadTooLarge => "The request body is larger than this server accepts.",
             Self::Validation(_) => "The request has invalid input; see `errors`.",
             Self::Unavailable => "The database is unavailable; try again shortly.",
@@ -134,6 +139,7 @@ impl From<service::Error> for ApiError {
             E::UserBanned { reason } => Self::UserBanned { reason },
             E::Forbidden => Self::Forbidden,
             E::InsufficientFunds => Self::InsufficientFunds,
+            E::IdempotencyConflict => Self::IdempotencyConflict,
             E::Invalid { field, message } => Self::invalid(field, message),
             E::Unavailable(cause) => {
                 tracing::warn!(error = %causes(&cause), "database unavailable");

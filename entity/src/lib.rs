@@ -4,12 +4,14 @@
 
 pub mod audit_entry;
 pub mod balance;
+pub mod idempotency_key;
 pub mod ledger_entry;
 pub mod user;
 
 pub mod prelude {
     pub use super::audit_entry::Entity as AuditEntry;
     pub use super::balance::Entity as Balance;
+    pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::ledger_entry::Entity as LedgerEntry;
     pub use super::user::Entity as User;
 }

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261204_000001_create_users;
 mod m20261204_000002_create_ledger;
 mod m20261204_000003_create_audit_log;
+mod m20261204_000004_create_idempotency_keys;
 mod timestamp;
 
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_create_users::Migration),
             Box::new(m20261204_000002_create_ledger::Migration),
             Box::new(m20261204_000003_create_audit_log::Migration),
+            Box::new(m20261204_000004_create_idempotency_keys::Migration),
         ]
     }
 }

@@ -26,6 +26,8 @@ pub enum Error {
     Forbidden,
     #[error("the balance is too small")]
     InsufficientFunds,
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyConflict,
     /// Input that is well-formed but breaks a rule, tied to the request field it came from.
     #[error("{field}: {message}")]
     Invalid {
@@ -101,6 +103,11 @@ pub fn is_retryable_conflict(err: &DbErr) -> bool {
         _ => None,
     };
     matches!(code.as_deref(), Some("40001" | "40P01" | "1213" | "1205"))
+}
+
+/// Whether the error is a violation of any unique index or primary key.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Whether the error is a violation of the unique index `index` on `table_column`.

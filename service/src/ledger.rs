@@ -1,16 +1,17 @@
 //! The ledger: an append-only journal of transactions and the balances that follow from it,
 //! always changed together in one database transaction.
 
-use entity::{balance, ledger_entry, user};
+use entity::{balance, idempotency_key, ledger_entry, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
     DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use sha2::{Digest, Sha256};
 use tracing::instrument;
 
 use crate::database::{self, begin_write};
-use crate::error::is_retryable_conflict;
+use crate::error::{is_retryable_conflict, is_unique_violation};
 use crate::money::Money;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::{Error, Result, time};
@@ -65,28 +66,77 @@ pub struct NewTransaction {
     pub description: Option<String>,
 }
 
+/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters, unique per user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 255;
+
+    /// # Errors
+    /// A message when the key is empty, too long, or not visible ASCII.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let visible = text.bytes().all(|b| b.is_ascii_graphic());
+        if text.is_empty() || text.len() > Self::MAX_LEN || !visible {
+            return Err(format!(
+                "must be 1 to {} visible ASCII characters",
+                Self::MAX_LEN
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// What recording a transaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The transaction was written now.
+    Written(ledger_entry::Model),
+    /// The idempotency key was used before for the same request; this is its result, and
+    /// nothing new was written.
+    Replayed(ledger_entry::Model),
+}
+
 /// Records a deposit, withdrawal or transfer for `user_id` and returns the caller's row
 /// (for a transfer, the sender's `transfer_out`).
+///
+/// With an idempotency key, the first request to use it claims it in the same database
+/// transaction as the ledger rows; any later or concurrent request with the same key gets
+/// that first result, and writes nothing. A request that fails does not keep the key.
 ///
 /// # Errors
 /// [`Error::InsufficientFunds`] when a withdrawal or transfer exceeds the balance;
 /// [`Error::Invalid`] on `to_user_id` for a missing, banned or own recipient and on
-/// `amount` when a balance would overflow. Nothing is written in any of these cases.
+/// `amount` when a balance would overflow; [`Error::IdempotencyConflict`] when the key was
+/// used for a different request. Nothing is written in any of these cases.
 #[instrument(skip_all, fields(user_id = user_id, amount = %new.amount))]
 pub async fn record(
     db: &DatabaseConnection,
     user_id: i64,
     new: &NewTransaction,
-) -> Result<ledger_entry::Model> {
+    key: Option<&IdempotencyKey>,
+) -> Result<Recorded> {
     if let Movement::Transfer { to_user_id } = new.movement
         && to_user_id == user_id
     {
         return Err(Error::invalid("to_user_id", "cannot transfer to yourself"));
     }
+    let claim = key.map(|key| (key, request_hash(new)));
 
     let mut attempt = 1;
     loop {
-        match record_once(db, user_id, new).await {
+        let outcome = match record_once(db, user_id, new, claim.as_ref()).await {
+            Ok(Attempt::Written(entry)) => return Ok(Recorded::Written(entry)),
+            Ok(Attempt::KeyTaken) => match &claim {
+                Some((key, hash)) => replay(db, user_id, key, hash).await,
+                None => Err(Error::internal(KeyWithoutClaim)),
+            },
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Ok(Some(entry)) => return Ok(Recorded::Replayed(entry)),
+            // The key's first user let go of it (its request failed): try to claim it.
+            Ok(None) if attempt < CONFLICT_ATTEMPTS => {}
             Err(Error::Internal(cause))
                 if attempt < CONFLICT_ATTEMPTS
                     && cause
@@ -94,19 +144,37 @@ pub async fn record(
                         .is_some_and(is_retryable_conflict) =>
             {
                 tracing::info!(attempt, "write conflict; running the transaction again");
-                attempt += 1;
             }
-            outcome => return outcome,
+            Ok(None) => return Err(Error::internal(KeyWithoutClaim)),
+            Err(err) => return Err(err),
         }
+        attempt += 1;
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("an idempotency key was reported taken, but no claim of it could be read")]
+struct KeyWithoutClaim;
+
+enum Attempt {
+    Written(ledger_entry::Model),
+    KeyTaken,
 }
 
 async fn record_once(
     db: &DatabaseConnection,
     user_id: i64,
     new: &NewTransaction,
-) -> Result<ledger_entry::Model> {
+    claim: Option<&(&IdempotencyKey, String)>,
+) -> Result<Attempt> {
     let txn = begin_write(db).await?;
+    // Claimed first: a concurrent request with the same key waits here for this one to
+    // finish, then replays its result instead of moving money a second time.
+    if let Some((key, hash)) = claim
+        && !claim_key(&txn, user_id, key, hash).await?
+    {
+        return Ok(Attempt::KeyTaken);
+    }
     let now = time::now();
 
     let entry = match new.movement {
@@ -120,9 +188,89 @@ async fn record_once(
         }
         Movement::Transfer { to_user_id } => transfer(&txn, user_id, to_user_id, new, now).await?,
     };
+    if let Some((key, _)) = claim {
+        link_key(&txn, user_id, key, entry.id).await?;
+    }
 
     txn.commit().await?;
-    Ok(entry)
+    Ok(Attempt::Written(entry))
+}
+
+/// Claims `key` for this request; false if someone claimed it first.
+async fn claim_key(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    key: &IdempotencyKey,
+    request_hash: &str,
+) -> Result<bool> {
+    let claim = idempotency_key::ActiveModel {
+        user_id: Set(user_id),
+        idempotency_key: Set(key.0.clone()),
+        request_hash: Set(request_hash.to_owned()),
+        transaction_id: Set(None),
+        created_at: Set(time::now()),
+    };
+    match idempotency_key::Entity::insert(claim)
+        .exec_without_returning(txn)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(err) if is_unique_violation(&err) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn link_key(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    key: &IdempotencyKey,
+    transaction_id: i64,
+) -> Result<()> {
+    idempotency_key::Entity::update_many()
+        .col_expr(
+            idempotency_key::Column::TransactionId,
+            Expr::value(transaction_id),
+        )
+        .filter(idempotency_key::Column::UserId.eq(user_id))
+        .filter(idempotency_key::Column::IdempotencyKey.eq(key.0.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The first result for a key already claimed, or `None` if no claim is there any more.
+async fn replay(
+    db: &DatabaseConnection,
+    user_id: i64,
+    key: &IdempotencyKey,
+    request_hash: &str,
+) -> Result<Option<ledger_entry::Model>> {
+    let find = || idempotency_key::Entity::find_by_id((user_id, key.0.clone())).one(db);
+    let Some(claimed) = database::read(db, find).await? else {
+        return Ok(None);
+    };
+    if claimed.request_hash != request_hash {
+        return Err(Error::IdempotencyConflict);
+    }
+    let transaction_id = claimed
+        .transaction_id
+        .ok_or_else(|| Error::internal(KeyWithoutClaim))?;
+    get(db, user_id, transaction_id).await.map(Some)
+}
+
+/// A digest of the request as parsed, so that `"12.5"` and `"12.50"` are the same request.
+fn request_hash(new: &NewTransaction) -> String {
+    let (kind, to_user_id) = match new.movement {
+        Movement::Deposit => ("deposit", None),
+        Movement::Withdrawal => ("withdrawal", None),
+        Movement::Transfer { to_user_id } => ("transfer", Some(to_user_id)),
+    };
+    let amount = (new.amount.minor(), new.amount.currency().code());
+    let canonical = serde_json::json!([kind, to_user_id, amount, new.description]).to_string();
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 async fn transfer(

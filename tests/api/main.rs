@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod errors;
 mod hostile;
+mod idempotency;
 mod instances;
 mod ledger;
 mod outage;

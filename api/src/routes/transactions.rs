@@ -1,14 +1,15 @@
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use service::ledger::{EntryKind, HistoryFilter, Movement, NewTransaction};
+use service::ledger::{EntryKind, HistoryFilter, Movement, NewTransaction, Recorded};
 use service::money::Currencies;
 use validator::Validate;
 
 use super::{Problems, parse_page};
 use crate::AppState;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, IdempotencyKeyHeader};
 use crate::problem::ApiError;
 use crate::views::{BalancesView, PageView, TransactionView};
 
@@ -83,20 +84,32 @@ impl CreateTransactionRequest {
     }
 }
 
-/// `POST /transactions/`: records a deposit, withdrawal or transfer.
+/// `POST /transactions/`: records a deposit, withdrawal or transfer. With an
+/// `Idempotency-Key`, a retry of the same request answers the first result again and
+/// writes nothing (marked by `Idempotent-Replayed: true`).
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(body): ApiJson<CreateTransactionRequest>,
-) -> Result<(StatusCode, Json<TransactionView>), ApiError> {
+) -> Result<Response, ApiError> {
     let new = body.parse(&state.currencies)?;
 
-    let entry = service::ledger::record(&state.db, user.id, &new).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TransactionView::new(entry, &state.currencies)),
-    ))
+    let recorded = service::ledger::record(&state.db, user.id, &new, key.as_ref()).await?;
+    let (entry, replayed) = match recorded {
+        Recorded::Written(entry) => (entry, false),
+        Recorded::Replayed(entry) => (entry, true),
+    };
+    let view = Json(TransactionView::new(entry, &state.currencies));
+    let mut response = (StatusCode::CREATED, view).into_response();
+    if key.is_some() {
+        let value = HeaderValue::from_static(if replayed { "true" } else { "false" });
+        response.headers_mut().insert(REPLAYED, value);
+    }
+    Ok(response)
 }
+
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 #[derive(Debug, Default, Deserialize)]
 pub struct HistoryQuery {
