@@ -14,6 +14,7 @@ use service::tokens::Tokens;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub mod extract;
+pub mod openapi;
 pub mod problem;
 pub mod request_context;
 mod routes;
@@ -52,6 +53,7 @@ pub fn app(state: AppState, settings: HttpSettings) -> Router {
         .nest("/api/v1", api_routes())
         .route("/health/live", get(routes::health::live))
         .route("/health/ready", get(routes::health::ready))
+        .merge(openapi::routes())
         .fallback(problem::route_not_found)
         .layer(from_fn(problem::problem_for_bare_errors))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

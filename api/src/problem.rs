@@ -1,17 +1,18 @@
 //! Every error answer of the API: one enum, one mapping from service errors, and one
 //! rendering as an RFC 9457 problem document.
 
+use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One problem with one field of the input.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -166,26 +167,65 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     line
 }
 
+/// An RFC 9457 problem document, as every error answer carries it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: `code` tells the kinds of problem apart.
+    #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
+    pub problem_type: &'static str,
+    /// The HTTP status's reason phrase.
+    #[schema(example = "Conflict")]
+    pub title: &'static str,
+    #[schema(example = 409)]
+    pub status: u16,
+    /// For a person to read.
+    pub detail: String,
+    /// A stable machine code, e.g. `insufficient_funds`.
+    #[schema(example = "insufficient_funds")]
+    pub code: &'static str,
+    /// With `validation_error`: each problem found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// With `user_banned`: the reason given for the ban, or null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub ban_reason: Option<Option<String>>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let mut body = problem_body(status, code, &self.detail());
-        match &self {
-            Self::Validation(errors) => {
-                body.insert("errors".into(), json!(errors));
-            }
-            Self::UserBanned { reason } => {
-                body.insert("ban_reason".into(), json!(reason));
-            }
-            _ => {}
-        }
+        let problem = Problem {
+            problem_type: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code,
+            errors: None,
+            ban_reason: None,
+        };
+        let challenge = self.challenge();
+        let problem = match self {
+            Self::Validation(errors) => Problem {
+                errors: Some(errors),
+                ..problem
+            },
+            Self::UserBanned { reason } => Problem {
+                ban_reason: Some(reason),
+                ..problem
+            },
+            _ => problem,
+        };
 
-        let mut response = problem_response(status, body);
-        if let Some(challenge) = self.challenge() {
-            let value = HeaderValue::from_static(challenge);
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
+        let mut response = (status, Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(challenge) = challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }
@@ -201,26 +241,6 @@ fn other_code(status: StatusCode) -> &'static str {
         status if status.is_server_error() => "internal",
         _ => "http_error",
     }
-}
-
-fn problem_body(status: StatusCode, code: &str, detail: &str) -> Map<String, Value> {
-    let title = status.canonical_reason().unwrap_or("Error");
-    let mut body = Map::new();
-    body.insert("type".into(), json!("about:blank"));
-    body.insert("title".into(), json!(title));
-    body.insert("status".into(), json!(status.as_u16()));
-    body.insert("detail".into(), json!(detail));
-    body.insert("code".into(), json!(code));
-    body
-}
-
-fn problem_response(status: StatusCode, body: Map<String, Value>) -> Response {
-    let mut response = (status, Value::Object(body).to_string()).into_response();
-    let content_type = HeaderValue::from_static(PROBLEM_JSON);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
-    response
 }
 
 /// The answer for a route that does not exist.

@@ -6,6 +6,7 @@ use serde::{Serialize, Serializer};
 use service::money::Currencies;
 use service::page::Page;
 use service::tokens::IssuedToken;
+use utoipa::ToSchema;
 
 /// RFC 3339 in UTC with exactly six fraction digits, on every backend.
 pub fn timestamp<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -22,7 +23,8 @@ fn optional_timestamp<S: Serializer>(
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     pub id: i64,
     pub email: String,
@@ -54,10 +56,13 @@ impl From<user::Model> for UserView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
 pub struct TokenView {
     pub access_token: String,
+    #[schema(example = "bearer")]
     pub token_type: &'static str,
+    /// Seconds until the token expires.
     pub expires_in: u64,
 }
 
@@ -71,14 +76,22 @@ impl From<IssuedToken> for TokenView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Transaction)]
 pub struct TransactionView {
     pub id: i64,
+    /// `deposit`, `withdrawal`, `transfer_out` or `transfer_in`.
+    #[schema(example = "deposit")]
     pub kind: String,
+    /// A decimal string with the currency's full number of fraction digits.
+    #[schema(example = "12.50")]
     pub amount: String,
+    #[schema(example = "USD")]
     pub currency: String,
     pub description: Option<String>,
     pub counterparty_id: Option<i64>,
+    /// Always `completed` today.
+    #[schema(example = "completed")]
     pub status: String,
     #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
@@ -99,13 +112,15 @@ impl TransactionView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Balance)]
 pub struct BalanceView {
     pub currency: String,
     pub amount: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Balances)]
 pub struct BalancesView {
     pub balances: Vec<BalanceView>,
 }
@@ -123,9 +138,10 @@ impl BalancesView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PageView<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` to read the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -139,7 +155,8 @@ impl<T> PageView<T> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct AuditEntryView {
     pub id: i64,
     pub actor_id: Option<i64>,

@@ -7,6 +7,7 @@ mod auth;
 mod bans;
 mod cli;
 mod concurrency;
+mod docs;
 mod errors;
 mod hostile;
 mod idempotency;

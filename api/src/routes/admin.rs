@@ -2,24 +2,43 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use service::admin::Actor;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Problems, parse_page};
 use crate::AppState;
 use crate::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
-use crate::problem::ApiError;
+use crate::openapi::AuthenticatedErrors;
+use crate::problem::{ApiError, Problem};
 use crate::views::{AuditEntryView, PageView, UserView};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
+    /// 1 to 100; 20 when absent.
     limit: Option<u64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only users whose email or name contains this, ignoring case.
     q: Option<String>,
 }
 
-/// `GET /admin/users`: a page of users, newest first, optionally filtered by `q`.
+/// A page of users, newest first, optionally filtered by `q`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    security(("password" = []), ("bearer" = [])),
+    params(ListUsersQuery),
+    responses(
+        (status = 200, body = PageView<UserView>),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn list_users(
     State(state): State<AppState>,
-    AdminUser(_): AdminUser,
+    _admin: AdminUser,
     ApiQuery(query): ApiQuery<ListUsersQuery>,
 ) -> Result<Json<PageView<UserView>>, ApiError> {
     let mut problems = Problems::default();
@@ -30,23 +49,54 @@ pub async fn list_users(
     Ok(Json(PageView::new(users, UserView::from)))
 }
 
-/// `GET /admin/users/{id}`.
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{id}",
+    tag = "admin",
+    security(("password" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, description = "`not_found`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn get_user(
     State(state): State<AppState>,
-    AdminUser(_): AdminUser,
+    _admin: AdminUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = service::users::get(&state.db, id).await?;
     Ok(Json(user.into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BanRequest {
+    /// 1 to 500 characters; shown to the banned user.
+    #[schema(required = true, example = "chargeback fraud")]
     reason: Option<String>,
 }
 
-/// `POST /admin/users/{id}/ban`: bans a user and ends its tokens.
+/// Bans a user with a reason and ends every token issued to it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/ban",
+    tag = "admin",
+    security(("password" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    request_body = BanRequest,
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, description = "`not_found`", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn ban(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -63,7 +113,20 @@ pub async fn ban(
     Ok(Json(user.into()))
 }
 
-/// `POST /admin/users/{id}/unban`.
+/// Lifts a user's ban.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/unban",
+    tag = "admin",
+    security(("password" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, description = "`not_found`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn unban(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -73,7 +136,20 @@ pub async fn unban(
     Ok(Json(user.into()))
 }
 
-/// `POST /admin/users/{id}/promote`.
+/// Gives a user the admin right.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/promote",
+    tag = "admin",
+    security(("password" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, description = "`not_found`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn promote(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -83,7 +159,22 @@ pub async fn promote(
     Ok(Json(user.into()))
 }
 
-/// `POST /admin/users/{id}/demote`.
+/// Takes the admin right from a user (not from oneself).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/demote",
+    tag = "admin",
+    security(("password" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, description = "`not_found`", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn demote(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -93,14 +184,31 @@ pub async fn demote(
     Ok(Json(user.into()))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// 1 to 100; 20 when absent.
     limit: Option<u64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only the entries about this user.
     user_id: Option<i64>,
 }
 
-/// `GET /admin/audit`: administrative changes, newest first, optionally about one user.
+/// Administrative changes, newest first, optionally about one user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    security(("password" = []), ("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, body = PageView<AuditEntryView>),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn audit_log(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,

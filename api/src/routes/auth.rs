@@ -3,6 +3,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use service::users::{Email, NewUser, Password};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{Problems, non_blank};
@@ -11,14 +12,19 @@ use crate::extract::{
     ApiJson, CurrentUser, has_content_type, is_form_type, is_json_type, parse_form, parse_json,
     read_body,
 };
-use crate::problem::ApiError;
+use crate::openapi::AuthenticatedErrors;
+use crate::problem::{ApiError, Problem};
 use crate::views::{TokenView, UserView};
 
 /// Not `Debug`: it holds a password.
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    /// Stored trimmed and lower-cased; compared ignoring case.
+    #[schema(required = true, example = "ada@example.com")]
     email: Option<String>,
+    /// 8 to 128 characters.
+    #[schema(required = true, example = "correct horse battery")]
     password: Option<String>,
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
     full_name: Option<String>,
@@ -45,7 +51,20 @@ impl RegisterRequest {
     }
 }
 
-/// `POST /auth/register`: creates an account.
+/// Creates an account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The new account", body = UserView),
+        (status = 409, description = "`email_taken`", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
@@ -62,16 +81,16 @@ pub struct Credentials {
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonCredentials {
+pub struct JsonCredentials {
     email: String,
     password: String,
 }
 
 /// The OAuth2 form also carries `grant_type`, `scope` and client fields; they are ignored.
-#[derive(Deserialize)]
-struct FormCredentials {
+#[derive(Deserialize, ToSchema)]
+pub struct FormCredentials {
     username: String,
     password: String,
 }
@@ -100,7 +119,26 @@ impl FromRequest<AppState> for Credentials {
     }
 }
 
-/// `POST /auth/login`: trades an email and password for a bearer token.
+/// Trades an email and password for a bearer token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body(content(
+        (JsonCredentials = "application/json"),
+        (FormCredentials = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "A token for the `Authorization: Bearer` header",
+         body = TokenView),
+        (status = 401, description = "`invalid_credentials`: unknown email or wrong password",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`user_banned`, with `ban_reason`", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor a form", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -116,7 +154,14 @@ pub async fn login(
     Ok(Json(token.into()))
 }
 
-/// `POST /auth/logout-all`: ends every token issued to the caller so far.
+/// Ends every token issued to the caller so far.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-all",
+    tag = "auth",
+    security(("password" = []), ("bearer" = [])),
+    responses((status = 204, description = "Every earlier token is revoked"), AuthenticatedErrors)
+)]
 pub async fn logout_all(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -5,15 +5,17 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use service::ledger::{EntryKind, HistoryFilter, Movement, NewTransaction, Recorded};
 use service::money::Currencies;
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::{Problems, parse_page};
 use crate::AppState;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, IdempotencyKeyHeader};
-use crate::problem::ApiError;
+use crate::openapi::AuthenticatedErrors;
+use crate::problem::{ApiError, Problem};
 use crate::views::{BalancesView, PageView, TransactionView};
 
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestedKind {
     Deposit,
@@ -21,16 +23,21 @@ pub enum RequestedKind {
     Transfer,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransactionRequest {
+    #[schema(required = true)]
     kind: Option<RequestedKind>,
     /// A decimal string such as "12.50"; a JSON number is refused, as it may already have
     /// lost precision on the client's side.
+    #[schema(required = true, example = "12.50")]
     amount: Option<String>,
+    /// One of the configured codes (by default USD, EUR, JPY, BTC).
+    #[schema(required = true, example = "USD")]
     currency: Option<String>,
     #[validate(length(max = 500, message = "must be at most 500 characters"))]
     description: Option<String>,
+    /// The recipient: required for a transfer, refused otherwise.
     to_user_id: Option<i64>,
 }
 
@@ -84,9 +91,27 @@ impl CreateTransactionRequest {
     }
 }
 
-/// `POST /transactions/`: records a deposit, withdrawal or transfer. With an
-/// `Idempotency-Key`, a retry of the same request answers the first result again and
-/// writes nothing (marked by `Idempotent-Replayed: true`).
+/// Records a deposit, withdrawal or transfer. With an `Idempotency-Key`, a retry of the
+/// same request answers the first result again and writes nothing (marked by
+/// `Idempotent-Replayed: true`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/transactions/",
+    tag = "transactions",
+    security(("password" = []), ("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+            description = "1 to 255 visible ASCII characters, unique per request")),
+    request_body = CreateTransactionRequest,
+    responses(
+        (status = 201, description = "The caller's row (a transfer's `transfer_out`)",
+         body = TransactionView),
+        (status = 409, description = "`insufficient_funds` or `idempotency_conflict`",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -111,15 +136,32 @@ pub async fn create(
 
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// 1 to 100; 20 when absent.
     limit: Option<u64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// `deposit`, `withdrawal`, `transfer_out` or `transfer_in`.
     kind: Option<String>,
     currency: Option<String>,
 }
 
-/// `GET /transactions/`: the caller's transactions, newest first.
+/// The caller's transactions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/transactions/",
+    tag = "transactions",
+    security(("password" = []), ("bearer" = [])),
+    params(HistoryQuery),
+    responses(
+        (status = 200, body = PageView<TransactionView>),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -155,7 +197,20 @@ fn parse_kind(text: &str) -> Result<EntryKind, String> {
         .ok_or_else(|| "must be one of deposit, withdrawal, transfer_out, transfer_in".to_owned())
 }
 
-/// `GET /transactions/{id}`: one of the caller's transactions.
+/// One of the caller's transactions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/transactions/{id}",
+    tag = "transactions",
+    security(("password" = []), ("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = TransactionView),
+        (status = 404, description = "`not_found`, also for another user's transaction",
+         body = Problem, content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -165,7 +220,14 @@ pub async fn get_one(
     Ok(Json(TransactionView::new(entry, &state.currencies)))
 }
 
-/// `GET /balances`: every currency the caller has held, zeros included.
+/// Every currency the caller has held, zeros included, sorted by code.
+#[utoipa::path(
+    get,
+    path = "/api/v1/balances",
+    tag = "transactions",
+    security(("password" = []), ("bearer" = [])),
+    responses((status = 200, body = BalancesView), AuthenticatedErrors)
+)]
 pub async fn balances(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

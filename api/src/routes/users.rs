@@ -2,24 +2,34 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Deserializer};
 use service::users::Password;
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{Problems, non_blank};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentUser};
-use crate::problem::ApiError;
+use crate::openapi::AuthenticatedErrors;
+use crate::problem::{ApiError, Problem};
 use crate::views::{TokenView, UserView};
 
-/// `GET /users/me`: the caller, as the database has it now.
+/// The caller, as the database has it now.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("password" = []), ("bearer" = [])),
+    responses((status = 200, body = UserView), AuthenticatedErrors)
+)]
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserView> {
     Json(user.into())
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     /// Absent leaves the name as it is; `null` or blank clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 200)]
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
     full_name: Option<Option<String>>,
 }
@@ -29,7 +39,20 @@ fn present<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Option<String>>
     Option::<String>::deserialize(value).map(Some)
 }
 
-/// `PATCH /users/me`: changes the caller's display name.
+/// Changes the caller's display name.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("password" = []), ("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, body = UserView),
+        (status = 422, description = "`validation_error`", body = Problem,
+         content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn update_me(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -45,15 +68,30 @@ pub async fn update_me(
 }
 
 /// Not `Debug`: it holds passwords.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    #[schema(required = true)]
     current_password: Option<String>,
+    /// 8 to 128 characters.
+    #[schema(required = true)]
     new_password: Option<String>,
 }
 
-/// `POST /users/me/password`: replaces the caller's password, ends every older token and
-/// answers with a new one.
+/// Replaces the caller's password, ends every older token and answers with a new one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/me/password",
+    tag = "users",
+    security(("password" = []), ("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "A new token; all older ones are revoked", body = TokenView),
+        (status = 422, description = "`validation_error`, e.g. a wrong `current_password`",
+         body = Problem, content_type = "application/problem+json"),
+        AuthenticatedErrors,
+    )
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
