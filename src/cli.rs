@@ -105,6 +105,16 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=16 * 1024 * 1024))]
     pub max_body_bytes: u64,
 
+    /// Failed logins for one email address that lock it out.
+    #[arg(long, env = "TALLY_LOGIN_MAX_FAILURES", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_max_failures: u32,
+
+    /// How long a locked-out address waits, in seconds.
+    #[arg(long, env = "TALLY_LOGIN_LOCKOUT_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub login_lockout_secs: u64,
+
     #[command(flatten)]
     pub hashing: HashingArgs,
 }

@@ -8,6 +8,7 @@ use api::{AppState, HttpSettings};
 use rand::Rng;
 use service::database::{self, MigrationAction};
 use service::passwords::Passwords;
+use service::throttle::{LoginThrottle, ThrottleSettings};
 use service::tokens::{JwtSecret, Tokens};
 use tokio::net::TcpListener;
 
@@ -36,6 +37,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         tokens: Arc::new(tokens),
         passwords,
         currencies: Arc::new(args.currencies),
+        login_throttle: Arc::new(LoginThrottle::new(ThrottleSettings {
+            max_failures: args.login_max_failures,
+            lockout: Duration::from_secs(args.login_lockout_secs),
+        })),
     };
     let max_body_bytes = usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX);
     let app = api::app(state, HttpSettings { max_body_bytes });

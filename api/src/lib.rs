@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use sea_orm::DatabaseConnection;
 use service::money::Currencies;
 use service::passwords::Passwords;
+use service::throttle::LoginThrottle;
 use service::tokens::Tokens;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -31,6 +32,7 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub passwords: Passwords,
     pub currencies: Arc<Currencies>,
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 /// Settings of the HTTP layer itself.

@@ -47,6 +47,10 @@ pub enum ApiError {
     EmailTaken,
     InsufficientFunds,
     IdempotencyConflict,
+    /// Too many failed logins; the client may try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
     PayloadTooLarge,
     UnsupportedMediaType(String),
     Validation(Vec<FieldError>),
@@ -75,6 +79,7 @@ impl ApiError {
             Self::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             Self::InsufficientFunds => (StatusCode::CONFLICT, "insufficient_funds"),
             Self::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_conflict"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -103,6 +108,7 @@ impl ApiError {
             Self::MethodNotAllowed => "This route does not accept this method.",
             Self::EmailTaken => "An account with this email address exists already.",
             Self::InsufficientFunds => "The balance in this currency is too small.",
+            Self::RateLimited { .. } => "Too many failed logins for this address; wait a while.",
             Self::IdempotencyConflict => {
                 "This Idempotency-Key was already used for a different request."
             }
@@ -141,6 +147,10 @@ impl From<service::Error> for ApiError {
             E::Forbidden => Self::Forbidden,
             E::InsufficientFunds => Self::InsufficientFunds,
             E::IdempotencyConflict => Self::IdempotencyConflict,
+            E::RateLimited { retry_after } => Self::RateLimited {
+                // Whole seconds, rounded up, so a client waiting that long is let in.
+                retry_after_secs: retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0),
+            },
             E::Invalid { field, message } => Self::invalid(field, message),
             E::Unavailable(cause) => {
                 tracing::warn!(error = %causes(&cause), "database unavailable");
@@ -206,6 +216,10 @@ impl IntoResponse for ApiError {
             ban_reason: None,
         };
         let challenge = self.challenge();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let problem = match self {
             Self::Validation(errors) => Problem {
                 errors: Some(errors),
@@ -226,6 +240,9 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -28,6 +28,9 @@ pub enum Error {
     InsufficientFunds,
     #[error("the idempotency key was used for a different request")]
     IdempotencyConflict,
+    /// Too many failed logins for this address; try again after the given time.
+    #[error("too many failed logins")]
+    RateLimited { retry_after: std::time::Duration },
     /// Input that is well-formed but breaks a rule, tied to the request field it came from.
     #[error("{field}: {message}")]
     Invalid {

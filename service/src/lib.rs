@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod money;
 pub mod page;
 pub mod passwords;
+pub mod throttle;
 pub mod time;
 pub mod tokens;
 pub mod users;

@@ -11,6 +11,7 @@ use tracing::instrument;
 use crate::error::violates_unique;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::passwords::Passwords;
+use crate::throttle::LoginThrottle;
 use crate::tokens::{IssuedToken, TokenSubject, Tokens};
 use crate::{Error, Result, database, time};
 
@@ -123,27 +124,38 @@ pub async fn register(
 ///
 /// # Errors
 /// [`Error::InvalidCredentials`] for an unknown email or a wrong password alike (both take
-/// one hash's time); [`Error::UserBanned`] for a banned user who gave the right password.
+/// one hash's time); [`Error::UserBanned`] for a banned user who gave the right password;
+/// [`Error::RateLimited`], before any check, while the address is locked out.
 #[instrument(skip_all)]
 pub async fn login(
     db: &DatabaseConnection,
     passwords: &Passwords,
     tokens: &Tokens,
+    throttle: &LoginThrottle,
     email: &str,
     password: &str,
 ) -> Result<(user::Model, IssuedToken)> {
+    let throttle_key = email.trim().to_lowercase();
+    throttle
+        .check(&throttle_key)
+        .map_err(|retry_after| Error::RateLimited { retry_after })?;
+
     let user = match Email::parse(email) {
         Ok(email) => find_by_email(db, &email).await?,
         Err(_) => None,
     };
 
+    // Verified even for an unknown email (against a dummy hash), so both take as long.
     let stored_hash = user.as_ref().map(|user| user.password_hash.as_str());
-    if !passwords.verify(password, stored_hash).await? {
-        return Err(Error::InvalidCredentials);
-    }
-    let Some(user) = user else {
-        return Err(Error::InvalidCredentials);
+    let password_matches = passwords.verify(password, stored_hash).await?;
+    let user = match user {
+        Some(user) if password_matches => user,
+        _ => {
+            throttle.record_failure(&throttle_key);
+            return Err(Error::InvalidCredentials);
+        }
     };
+    throttle.record_success(&throttle_key);
     if !user.is_active {
         return Err(Error::UserBanned {
             reason: user.ban_reason,

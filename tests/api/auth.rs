@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{PASSWORD, TestServer};
+use crate::common::{PASSWORD, TestDb, TestServer};
 
 #[tokio::test]
 async fn registered_user_reads_its_own_transactions_with_its_token() {
@@ -205,4 +205,34 @@ async fn health_routes_answer() {
         (200, Some("ok"))
     );
     assert_eq!(ready.status, 200, "{}", ready.text);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_lock_the_address_out_for_a_while() {
+    let settings = [
+        ("TALLY_LOGIN_MAX_FAILURES", "3"),
+        ("TALLY_LOGIN_LOCKOUT_SECS", "2"),
+    ];
+    let server = TestServer::spawn_with(TestDb::fresh().await, &settings).await;
+    server.user("ada@example.com").await;
+    server.user("bob@example.com").await;
+
+    for _ in 0..3 {
+        let wrong = server.login("ada@example.com", "not the password").await;
+        wrong.assert_problem(401, "invalid_credentials");
+    }
+    let locked = server.login("ADA@example.com", PASSWORD).await;
+    let someone_else = server.login("bob@example.com", PASSWORD).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let later = server.login("ada@example.com", PASSWORD).await;
+
+    locked.assert_problem(429, "rate_limited");
+    let retry_after: u64 = locked
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("secs");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_eq!(someone_else.status, 200);
+    assert_eq!(later.status, 200, "{}", later.text);
 }

@@ -137,6 +137,8 @@ impl FromRequest<AppState> for Credentials {
          content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor a form", body = Problem,
          content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failed logins; see `Retry-After`",
+         body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -147,6 +149,7 @@ pub async fn login(
         &state.db,
         &state.passwords,
         &state.tokens,
+        &state.login_throttle,
         &credentials.email,
         &credentials.password,
     )
