@@ -84,6 +84,24 @@ pub enum AuthenticatedErrors {
     Unavailable(Problem),
 }
 
+/// `404 not_found`.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "`not_found`",
+    content_type = "application/problem+json"
+)]
+pub struct NotFound(#[to_schema] pub Problem);
+
+/// `422 validation_error`, listing each problem in `errors`.
+#[derive(IntoResponses)]
+#[response(
+    status = 422,
+    description = "`validation_error`",
+    content_type = "application/problem+json"
+)]
+pub struct Invalid(#[to_schema] pub Problem);
+
 /// `/openapi.json` and the Swagger UI at `/docs`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let ui = SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi());

@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Problems, parse_page};
 use crate::AppState;
 use crate::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
-use crate::openapi::AuthenticatedErrors;
-use crate::problem::{ApiError, Problem};
+use crate::openapi::{AuthenticatedErrors, Invalid, NotFound};
+use crate::problem::ApiError;
 use crate::views::{AuditEntryView, PageView, UserView};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -31,8 +31,7 @@ pub struct ListUsersQuery {
     params(ListUsersQuery),
     responses(
         (status = 200, body = PageView<UserView>),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        Invalid,
         AuthenticatedErrors,
     )
 )]
@@ -58,8 +57,7 @@ pub async fn list_users(
     params(("id" = i64, Path, description = "The user's id")),
     responses(
         (status = 200, body = UserView),
-        (status = 404, description = "`not_found`", body = Problem,
-         content_type = "application/problem+json"),
+        NotFound,
         AuthenticatedErrors,
     )
 )]
@@ -90,10 +88,8 @@ pub struct BanRequest {
     request_body = BanRequest,
     responses(
         (status = 200, body = UserView),
-        (status = 404, description = "`not_found`", body = Problem,
-         content_type = "application/problem+json"),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        NotFound,
+        Invalid,
         AuthenticatedErrors,
     )
 )]
@@ -122,8 +118,7 @@ pub async fn ban(
     params(("id" = i64, Path, description = "The user's id")),
     responses(
         (status = 200, body = UserView),
-        (status = 404, description = "`not_found`", body = Problem,
-         content_type = "application/problem+json"),
+        NotFound,
         AuthenticatedErrors,
     )
 )]
@@ -145,8 +140,7 @@ pub async fn unban(
     params(("id" = i64, Path, description = "The user's id")),
     responses(
         (status = 200, body = UserView),
-        (status = 404, description = "`not_found`", body = Problem,
-         content_type = "application/problem+json"),
+        NotFound,
         AuthenticatedErrors,
     )
 )]
@@ -168,10 +162,8 @@ pub async fn promote(
     params(("id" = i64, Path, description = "The user's id")),
     responses(
         (status = 200, body = UserView),
-        (status = 404, description = "`not_found`", body = Problem,
-         content_type = "application/problem+json"),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        NotFound,
+        Invalid,
         AuthenticatedErrors,
     )
 )]
@@ -204,8 +196,7 @@ pub struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, body = PageView<AuditEntryView>),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        Invalid,
         AuthenticatedErrors,
     )
 )]

@@ -12,7 +12,7 @@ use crate::extract::{
     ApiJson, CurrentUser, has_content_type, is_form_type, is_json_type, parse_form, parse_json,
     read_body,
 };
-use crate::openapi::AuthenticatedErrors;
+use crate::openapi::{AuthenticatedErrors, Invalid};
 use crate::problem::{ApiError, Problem};
 use crate::views::{TokenView, UserView};
 
@@ -61,8 +61,7 @@ impl RegisterRequest {
         (status = 201, description = "The new account", body = UserView),
         (status = 409, description = "`email_taken`", body = Problem,
          content_type = "application/problem+json"),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn register(

@@ -11,7 +11,7 @@ use validator::Validate;
 use super::{Problems, parse_page};
 use crate::AppState;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, IdempotencyKeyHeader};
-use crate::openapi::AuthenticatedErrors;
+use crate::openapi::{AuthenticatedErrors, Invalid};
 use crate::problem::{ApiError, Problem};
 use crate::views::{BalancesView, PageView, TransactionView};
 
@@ -107,8 +107,7 @@ impl CreateTransactionRequest {
          body = TransactionView),
         (status = 409, description = "`insufficient_funds` or `idempotency_conflict`",
          body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        Invalid,
         AuthenticatedErrors,
     )
 )]
@@ -157,8 +156,7 @@ pub struct HistoryQuery {
     params(HistoryQuery),
     responses(
         (status = 200, body = PageView<TransactionView>),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        Invalid,
         AuthenticatedErrors,
     )
 )]

@@ -8,7 +8,7 @@ use validator::Validate;
 use super::{Problems, non_blank};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentUser};
-use crate::openapi::AuthenticatedErrors;
+use crate::openapi::{AuthenticatedErrors, Invalid};
 use crate::problem::{ApiError, Problem};
 use crate::views::{TokenView, UserView};
 
@@ -48,8 +48,7 @@ fn present<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Option<String>>
     request_body = UpdateMeRequest,
     responses(
         (status = 200, body = UserView),
-        (status = 422, description = "`validation_error`", body = Problem,
-         content_type = "application/problem+json"),
+        Invalid,
         AuthenticatedErrors,
     )
 )]
