@@ -104,6 +104,10 @@ pub struct Invalid(#[to_schema] pub Problem);
 
 /// `/openapi.json` and the Swagger UI at `/docs`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let ui = SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi());
+    // No outside validator: the page must not send the document's address anywhere.
+    let config = utoipa_swagger_ui::Config::new(["/openapi.json"]).validator_url("none");
+    let ui = SwaggerUi::new("/docs")
+        .url("/openapi.json", ApiDoc::openapi())
+        .config(config);
     Router::from(ui)
 }

@@ -4,11 +4,11 @@
 pub use sea_orm_migration::MigrationStatus;
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261204_000001_create_users;
 mod m20261204_000002_create_ledger;
 mod m20261204_000003_create_audit_log;
 mod m20261204_000004_create_idempotency_keys;
-mod timestamp;
 
 pub struct Migrator;
 

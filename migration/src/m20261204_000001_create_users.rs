@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::timestamp::timestamp;
+use crate::columns::{exact_string, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -17,7 +17,7 @@ impl MigrationTrait for Migration {
                     .auto_increment()
                     .primary_key(),
             )
-            .col(ColumnDef::new(Users::Email).string_len(255).not_null())
+            .col(exact_string(manager, Users::Email, 255).not_null())
             .col(
                 ColumnDef::new(Users::PasswordHash)
                     .string_len(255)

@@ -1,7 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::columns::timestamp;
 use crate::m20261204_000001_create_users::Users;
-use crate::timestamp::timestamp;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

@@ -1,7 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{exact_string, timestamp};
 use crate::m20261204_000001_create_users::Users;
-use crate::timestamp::timestamp;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -16,11 +16,7 @@ impl MigrationTrait for Migration {
                     .big_integer()
                     .not_null(),
             )
-            .col(
-                ColumnDef::new(IdempotencyKeys::IdempotencyKey)
-                    .string_len(255)
-                    .not_null(),
-            )
+            .col(exact_string(manager, IdempotencyKeys::IdempotencyKey, 255).not_null())
             // SHA-256 of the parsed request, to tell a retry from a different request.
             .col(
                 ColumnDef::new(IdempotencyKeys::RequestHash)

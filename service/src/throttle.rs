@@ -1,5 +1,6 @@
-//! Login throttling: after too many failed logins for one email address, further attempts
-//! for it are refused for a while, before any password is checked.
+//! Login throttling: after too many login attempts for one email address without a
+//! success, further attempts for it are refused for a while, before any password is
+//! checked.
 //!
 //! The counts live in this process's memory: each instance throttles on its own, and a
 //! restart forgets them. A count shared by every instance would need a table written on
@@ -9,10 +10,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Above this many tracked addresses, expired entries are dropped on the next failure.
-const PRUNE_ABOVE: usize = 10_000;
+/// The most addresses tracked at once; past it the oldest is forgotten, so a flood of
+/// made-up addresses cannot grow the map without bound.
+const MAX_TRACKED: usize = 50_000;
 
-/// How many failures lock an address out, and for how long.
+/// How many login attempts lock an address out, and for how long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThrottleSettings {
     pub max_failures: u32,
@@ -31,11 +33,11 @@ impl Default for ThrottleSettings {
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
     settings: ThrottleSettings,
-    by_email: Mutex<HashMap<String, Failures>>,
+    by_email: Mutex<HashMap<String, Attempts>>,
 }
 
 #[derive(Debug)]
-struct Failures {
+struct Attempts {
     count: u32,
     first_at: Instant,
     locked_until: Option<Instant>,
@@ -49,62 +51,77 @@ impl LoginThrottle {
         }
     }
 
+    /// Counts an attempt for `email` before its password is checked, or refuses it.
+    ///
+    /// The attempt is counted up front, in the same step as the check, so that a burst of
+    /// concurrent guesses cannot all pass the check before any of them is counted: at most
+    /// `max_failures` passwords are checked per lockout period. A success then forgets the
+    /// count ([`LoginThrottle::succeeded`]).
+    ///
     /// # Errors
     /// How long to wait, when the address is locked out now.
-    pub fn check(&self, email: &str) -> Result<(), Duration> {
-        let now = Instant::now();
-        let by_email = self.lock();
-        match by_email
-            .get(email)
-            .and_then(|failures| failures.locked_until)
-        {
-            Some(until) if until > now => Err(until - now),
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a failed login; the one that reaches the limit starts the lockout.
-    pub fn record_failure(&self, email: &str) {
+    pub fn attempt(&self, email: &str) -> Result<(), Duration> {
         let now = Instant::now();
         let mut by_email = self.lock();
-        if by_email.len() > PRUNE_ABOVE {
-            by_email.retain(|_, failures| !self.expired(failures, now));
+        if let Some(until) = by_email
+            .get(email)
+            .and_then(|attempts| attempts.locked_until)
+            && until > now
+        {
+            return Err(until - now);
+        }
+        if !by_email.contains_key(email) {
+            self.make_room(&mut by_email, now);
         }
 
-        let failures = by_email.entry(email.to_owned()).or_insert(Failures {
+        let fresh = || Attempts {
             count: 0,
             first_at: now,
             locked_until: None,
-        });
-        if self.expired(failures, now) {
-            *failures = Failures {
-                count: 0,
-                first_at: now,
-                locked_until: None,
-            };
+        };
+        let attempts = by_email.entry(email.to_owned()).or_insert_with(fresh);
+        if self.expired(attempts, now) {
+            *attempts = fresh();
         }
-        failures.count += 1;
-        if failures.count >= self.settings.max_failures {
-            failures.locked_until = Some(now + self.settings.lockout);
+        attempts.count += 1;
+        if attempts.count >= self.settings.max_failures {
+            attempts.locked_until = Some(now + self.settings.lockout);
         }
+        Ok(())
     }
 
-    /// A successful login forgets the address's failures.
-    pub fn record_success(&self, email: &str) {
+    /// A successful login forgets the address's attempts.
+    pub fn succeeded(&self, email: &str) {
         self.lock().remove(email);
     }
 
-    /// Failures count within one lockout period of the first; a lockout ends on its own.
-    fn expired(&self, failures: &Failures, now: Instant) -> bool {
-        match failures.locked_until {
+    fn make_room(&self, by_email: &mut HashMap<String, Attempts>, now: Instant) {
+        if by_email.len() < MAX_TRACKED {
+            return;
+        }
+        by_email.retain(|_, attempts| !self.expired(attempts, now));
+        if by_email.len() >= MAX_TRACKED {
+            let oldest = by_email
+                .iter()
+                .min_by_key(|(_, a)| a.first_at)
+                .map(|(e, _)| e.clone());
+            if let Some(oldest) = oldest {
+                by_email.remove(&oldest);
+            }
+        }
+    }
+
+    /// Attempts count within one lockout period of the first; a lockout ends on its own.
+    fn expired(&self, attempts: &Attempts, now: Instant) -> bool {
+        match attempts.locked_until {
             Some(until) => until <= now,
-            None => now.duration_since(failures.first_at) > self.settings.lockout,
+            None => now.duration_since(attempts.first_at) > self.settings.lockout,
         }
     }
 
     /// The map stays usable even if a thread panicked while holding it: the worst left
     /// behind is a count one off.
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Attempts>> {
         self.by_email
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -123,27 +140,38 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_th_failure_locks_the_address_out() {
+    fn only_the_allowed_number_of_attempts_get_through() {
         let throttle = throttle(3);
 
-        throttle.record_failure("ada@example.com");
-        throttle.record_failure("ada@example.com");
-        assert!(throttle.check("ada@example.com").is_ok());
-        throttle.record_failure("ada@example.com");
+        let outcomes: Vec<bool> = (0..5)
+            .map(|_| throttle.attempt("ada@example.com").is_ok())
+            .collect();
 
-        let wait = throttle.check("ada@example.com").expect_err("locked out");
+        assert_eq!(outcomes, [true, true, true, false, false]);
+        let wait = throttle.attempt("ada@example.com").expect_err("locked out");
         assert!(wait > Duration::from_secs(55) && wait <= Duration::from_secs(60));
-        assert!(throttle.check("bob@example.com").is_ok());
+        assert!(throttle.attempt("bob@example.com").is_ok());
     }
 
     #[test]
-    fn a_success_forgets_earlier_failures() {
+    fn a_success_forgets_earlier_attempts() {
         let throttle = throttle(2);
 
-        throttle.record_failure("ada@example.com");
-        throttle.record_success("ada@example.com");
-        throttle.record_failure("ada@example.com");
+        assert!(throttle.attempt("ada@example.com").is_ok());
+        throttle.succeeded("ada@example.com");
+        assert!(throttle.attempt("ada@example.com").is_ok());
 
-        assert!(throttle.check("ada@example.com").is_ok());
+        assert!(throttle.attempt("ada@example.com").is_ok());
+    }
+
+    #[test]
+    fn the_map_never_holds_more_than_its_cap() {
+        let throttle = throttle(5);
+
+        for n in 0..MAX_TRACKED + 10 {
+            let _ = throttle.attempt(&format!("user{n}@example.com"));
+        }
+
+        assert_eq!(throttle.lock().len(), MAX_TRACKED);
     }
 }

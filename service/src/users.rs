@@ -135,14 +135,17 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> Result<(user::Model, IssuedToken)> {
-    let throttle_key = email.trim().to_lowercase();
-    throttle
-        .check(&throttle_key)
-        .map_err(|retry_after| Error::RateLimited { retry_after })?;
-
-    let user = match Email::parse(email) {
-        Ok(email) => find_by_email(db, &email).await?,
-        Err(_) => None,
+    // Only an address that could belong to an account is counted: no other can ever log
+    // in, and made-up text must not fill the throttle's memory.
+    let email = Email::parse(email).ok();
+    if let Some(email) = &email {
+        throttle
+            .attempt(email.as_str())
+            .map_err(|retry_after| Error::RateLimited { retry_after })?;
+    }
+    let user = match &email {
+        Some(email) => find_by_email(db, email).await?,
+        None => None,
     };
 
     // Verified even for an unknown email (against a dummy hash), so both take as long.
@@ -150,12 +153,9 @@ pub async fn login(
     let password_matches = passwords.verify(password, stored_hash).await?;
     let user = match user {
         Some(user) if password_matches => user,
-        _ => {
-            throttle.record_failure(&throttle_key);
-            return Err(Error::InvalidCredentials);
-        }
+        _ => return Err(Error::InvalidCredentials),
     };
-    throttle.record_success(&throttle_key);
+    throttle.succeeded(&user.email);
     if !user.is_active {
         return Err(Error::UserBanned {
             reason: user.ban_reason,
@@ -216,22 +216,29 @@ pub async fn revoke_tokens(db: &DatabaseConnection, user_id: i64) -> Result<()> 
 /// before, and issues a new one.
 ///
 /// # Errors
-/// [`Error::Invalid`] on `current_password` when it is wrong, or was changed meanwhile.
+/// [`Error::Invalid`] on `current_password` when it is wrong, or was changed meanwhile;
+/// [`Error::RateLimited`] after too many wrong ones.
 #[instrument(skip_all, fields(user_id = user.id))]
 pub async fn change_password(
     db: &DatabaseConnection,
     passwords: &Passwords,
     tokens: &Tokens,
+    throttle: &LoginThrottle,
     user: &user::Model,
     current: &str,
     new: Password,
 ) -> Result<IssuedToken> {
+    // Guessing the current password here counts like guessing it at login.
+    throttle
+        .attempt(&user.email)
+        .map_err(|retry_after| Error::RateLimited { retry_after })?;
     if !passwords.verify(current, Some(&user.password_hash)).await? {
         return Err(Error::invalid(
             "current_password",
             "is not the current password",
         ));
     }
+    throttle.succeeded(&user.email);
     let password_hash = passwords.hash(new.expose()).await?;
 
     let txn = database::begin_write(db).await?;

@@ -236,3 +236,68 @@ async fn repeated_failed_logins_lock_the_address_out_for_a_while() {
     assert_eq!(someone_else.status, 200);
     assert_eq!(later.status, 200, "{}", later.text);
 }
+
+fn token_of(login: &crate::common::Reply) -> &str {
+    login.body["access_token"].as_str().expect("token")
+}
+
+#[tokio::test]
+async fn emails_differing_by_an_accent_are_different_accounts_on_every_backend() {
+    let server = TestServer::spawn().await;
+    server.user("bob@example.com").await;
+
+    let accented = server.register("bób@example.com").await;
+    let login_as_bob = server.login("bób@example.com", PASSWORD).await;
+    let wrong_account = server.login("böb@example.com", PASSWORD).await;
+
+    assert_eq!(accented.status, 201, "{}", accented.text);
+    assert_eq!(login_as_bob.status, 200);
+    wrong_account.assert_problem(401, "invalid_credentials");
+    let bob = server.login("bob@example.com", PASSWORD).await;
+    let accented_me = server
+        .get("/api/v1/users/me", token_of(&login_as_bob))
+        .await;
+    let plain_me = server.get("/api/v1/users/me", token_of(&bob)).await;
+    assert_ne!(accented_me.body["id"], plain_me.body["id"]);
+}
+
+#[tokio::test]
+async fn a_burst_of_concurrent_guesses_gets_no_more_tries_than_the_limit() {
+    let settings = [("TALLY_LOGIN_MAX_FAILURES", "3")];
+    let server = TestServer::spawn_with(TestDb::fresh().await, &settings).await;
+    server.user("ada@example.com").await;
+
+    let guesses = (0..20).map(|i| {
+        server.login(
+            "ada@example.com",
+            if i < 10 { "wrong one" } else { "wrong two" },
+        )
+    });
+    let replies = futures::future::join_all(guesses).await;
+
+    let checked = replies.iter().filter(|r| r.status == 401).count();
+    let refused = replies.iter().filter(|r| r.status == 429).count();
+    assert_eq!((checked, refused), (3, 17));
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_too() {
+    let settings = [("TALLY_LOGIN_MAX_FAILURES", "2")];
+    let server = TestServer::spawn_with(TestDb::fresh().await, &settings).await;
+    let ada = server.user("ada@example.com").await;
+    let guess = json!({"current_password": "a wrong guess", "new_password": "a brand new secret"});
+
+    let first = server
+        .post("/api/v1/users/me/password", &ada.token, guess.clone())
+        .await;
+    let second = server
+        .post("/api/v1/users/me/password", &ada.token, guess.clone())
+        .await;
+    let third = server
+        .post("/api/v1/users/me/password", &ada.token, guess)
+        .await;
+
+    first.assert_invalid("current_password");
+    second.assert_invalid("current_password");
+    third.assert_problem(429, "rate_limited");
+}

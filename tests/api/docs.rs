@@ -41,10 +41,11 @@ async fn the_openapi_document_describes_every_route_with_its_errors() {
     for (method, path) in ROUTES {
         let operation = &reply.body["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is not described");
-        assert!(
-            operation["responses"].is_object(),
-            "{method} {path} has no responses"
-        );
+        let responses = operation["responses"].as_object().expect("responses");
+        for (status, response) in responses {
+            let described = response["description"].is_string();
+            assert!(described, "{method} {path} {status} has no description");
+        }
     }
     let create = &reply.body["paths"]["/api/v1/transactions/"]["post"]["responses"];
     let problem = &create["409"]["content"]["application/problem+json"]["schema"]["$ref"];
@@ -83,6 +84,14 @@ async fn swagger_ui_is_served_by_the_binary_itself() {
     assert!(
         !page_text.contains("https://") && !page_text.contains("http://"),
         "{page_text}"
+    );
+    let initializer = server
+        .send(Method::GET, "/docs/swagger-initializer.js", None, None)
+        .await;
+    assert!(
+        initializer.text.contains("\"validatorUrl\": \"none\""),
+        "{}",
+        initializer.text
     );
     assert_eq!(script.status, 200);
     assert!(

@@ -114,3 +114,16 @@ async fn malformed_keys_are_refused() {
 
     assert_eq!(server.db.transaction_count().await, 0);
 }
+
+#[tokio::test]
+async fn keys_that_differ_only_in_case_are_different_keys() {
+    let server = TestServer::spawn().await;
+    let ada = server.user("ada@example.com").await;
+
+    let lower = post_with_key(&server, &ada, "k1", &deposit("10.00")).await;
+    let upper = post_with_key(&server, &ada, "K1", &deposit("10.00")).await;
+
+    assert_eq!((lower.status, upper.status), (201, 201), "{}", upper.text);
+    assert_eq!(upper.header("idempotent-replayed"), Some("false"));
+    assert_eq!(server.db.transaction_count().await, 2);
+}

@@ -30,7 +30,7 @@ pub struct ListUsersQuery {
     security(("password" = []), ("bearer" = [])),
     params(ListUsersQuery),
     responses(
-        (status = 200, body = PageView<UserView>),
+        (status = 200, description = "A page of users, newest first", body = PageView<UserView>),
         Invalid,
         AuthenticatedErrors,
     )
@@ -56,7 +56,7 @@ pub async fn list_users(
     security(("password" = []), ("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id")),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The user", body = UserView),
         NotFound,
         AuthenticatedErrors,
     )
@@ -87,7 +87,7 @@ pub struct BanRequest {
     params(("id" = i64, Path, description = "The user's id")),
     request_body = BanRequest,
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The user, banned", body = UserView),
         NotFound,
         Invalid,
         AuthenticatedErrors,
@@ -117,7 +117,7 @@ pub async fn ban(
     security(("password" = []), ("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id")),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The user, active again", body = UserView),
         NotFound,
         AuthenticatedErrors,
     )
@@ -139,7 +139,7 @@ pub async fn unban(
     security(("password" = []), ("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id")),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The user, now an admin", body = UserView),
         NotFound,
         AuthenticatedErrors,
     )
@@ -161,7 +161,7 @@ pub async fn promote(
     security(("password" = []), ("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id")),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The user, no longer an admin", body = UserView),
         NotFound,
         Invalid,
         AuthenticatedErrors,
@@ -195,7 +195,8 @@ pub struct AuditQuery {
     security(("password" = []), ("bearer" = [])),
     params(AuditQuery),
     responses(
-        (status = 200, body = PageView<AuditEntryView>),
+        (status = 200, description = "A page of audit entries, newest first",
+         body = PageView<AuditEntryView>),
         Invalid,
         AuthenticatedErrors,
     )

@@ -136,8 +136,9 @@ impl FromRequest<AppState> for Credentials {
          content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor a form", body = Problem,
          content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: too many failed logins; see `Retry-After`",
-         body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failed logins",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn login(

@@ -104,7 +104,9 @@ impl CreateTransactionRequest {
     request_body = CreateTransactionRequest,
     responses(
         (status = 201, description = "The caller's row (a transfer's `transfer_out`)",
-         body = TransactionView),
+         body = TransactionView,
+         headers(("Idempotent-Replayed" = String,
+                  description = "With an Idempotency-Key: `true` when this is a replay"))),
         (status = 409, description = "`insufficient_funds` or `idempotency_conflict`",
          body = Problem, content_type = "application/problem+json"),
         Invalid,
@@ -155,7 +157,7 @@ pub struct HistoryQuery {
     security(("password" = []), ("bearer" = [])),
     params(HistoryQuery),
     responses(
-        (status = 200, body = PageView<TransactionView>),
+        (status = 200, description = "A page, newest first", body = PageView<TransactionView>),
         Invalid,
         AuthenticatedErrors,
     )
@@ -203,7 +205,7 @@ fn parse_kind(text: &str) -> Result<EntryKind, String> {
     security(("password" = []), ("bearer" = [])),
     params(("id" = i64, Path)),
     responses(
-        (status = 200, body = TransactionView),
+        (status = 200, description = "The transaction", body = TransactionView),
         (status = 404, description = "`not_found`, also for another user's transaction",
          body = Problem, content_type = "application/problem+json"),
         AuthenticatedErrors,
@@ -224,7 +226,10 @@ pub async fn get_one(
     path = "/api/v1/balances",
     tag = "transactions",
     security(("password" = []), ("bearer" = [])),
-    responses((status = 200, body = BalancesView), AuthenticatedErrors)
+    responses(
+        (status = 200, description = "Every balance, sorted by currency", body = BalancesView),
+        AuthenticatedErrors,
+    )
 )]
 pub async fn balances(
     State(state): State<AppState>,

@@ -18,7 +18,7 @@ use crate::views::{TokenView, UserView};
     path = "/api/v1/users/me",
     tag = "users",
     security(("password" = []), ("bearer" = [])),
-    responses((status = 200, body = UserView), AuthenticatedErrors)
+    responses((status = 200, description = "The caller", body = UserView), AuthenticatedErrors)
 )]
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserView> {
     Json(user.into())
@@ -47,7 +47,7 @@ fn present<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Option<String>>
     security(("password" = []), ("bearer" = [])),
     request_body = UpdateMeRequest,
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The caller, updated", body = UserView),
         Invalid,
         AuthenticatedErrors,
     )
@@ -108,6 +108,7 @@ pub async fn change_password(
         &state.db,
         &state.passwords,
         &state.tokens,
+        &state.login_throttle,
         &user,
         &current,
         new,

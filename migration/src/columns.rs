@@ -14,3 +14,18 @@ pub fn timestamp(manager: &SchemaManager, name: impl IntoIden) -> ColumnDef {
     };
     column
 }
+
+/// A string column compared byte for byte on every backend.
+///
+/// MySQL and MariaDB compare strings by the server's collation, which commonly ignores
+/// case and accents (`utf8mb4_general_ci`): `K1` would be the idempotency key `k1`, and
+/// `älice@x.io` the email `alice@x.io`. The binary collation compares as PostgreSQL and
+/// SQLite do.
+pub fn exact_string(manager: &SchemaManager, name: impl IntoIden, length: u32) -> ColumnDef {
+    let mut column = ColumnDef::new(name);
+    column.string_len(length);
+    if manager.get_database_backend() == DbBackend::MySql {
+        column.extra("COLLATE utf8mb4_bin");
+    }
+    column
+}
