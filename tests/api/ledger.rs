@@ -209,63 +209,60 @@ async fn bad_amounts_and_currencies_are_named_in_the_422() {
 
     let cases = [
         (
-            json!({"kind": "deposit", "amount": "1.234", "currency": "USD"}),
+            r#"{"kind": "deposit", "amount": "1.234", "currency": "USD"}"#,
             "amount",
         ),
         (
-            json!({"kind": "deposit", "amount": "1.5", "currency": "JPY"}),
+            r#"{"kind": "deposit", "amount": "1.5", "currency": "JPY"}"#,
             "amount",
         ),
         (
-            json!({"kind": "deposit", "amount": "01.00", "currency": "USD"}),
+            r#"{"kind": "deposit", "amount": "01.00", "currency": "USD"}"#,
             "amount",
         ),
         (
-            json!({"kind": "deposit", "amount": "-1", "currency": "USD"}),
+            r#"{"kind": "deposit", "amount": "-1", "currency": "USD"}"#,
             "amount",
         ),
         (
-            json!({"kind": "deposit", "amount": "1e3", "currency": "USD"}),
+            r#"{"kind": "deposit", "amount": "1e3", "currency": "USD"}"#,
             "amount",
         ),
         (
-            json!({"kind": "deposit", "amount": "0", "currency": "USD"}),
+            r#"{"kind": "deposit", "amount": "0", "currency": "USD"}"#,
             "amount",
         ),
         (
-            json!({"kind": "deposit", "amount": 12.5, "currency": "USD"}),
+            r#"{"kind": "deposit", "amount": 12.5, "currency": "USD"}"#,
             "amount",
         ),
         (
-            json!({"kind": "deposit", "amount": "1.00", "currency": "XYZ"}),
+            r#"{"kind": "deposit", "amount": "1.00", "currency": "XYZ"}"#,
             "currency",
         ),
         (
-            json!({"kind": "gift", "amount": "1.00", "currency": "USD"}),
+            r#"{"kind": "gift", "amount": "1.00", "currency": "USD"}"#,
             "kind",
         ),
         (
-            json!({"kind": "transfer", "amount": "1.00", "currency": "USD"}),
+            r#"{"kind": "transfer", "amount": "1.00", "currency": "USD"}"#,
             "to_user_id",
         ),
         (
-            json!({"kind": "deposit", "amount": "1.00", "currency": "USD", "to_user_id": 1}),
+            r#"{"kind": "deposit", "amount": "1", "currency": "USD", "to_user_id": 1}"#,
             "to_user_id",
         ),
         (
-            json!({"kind": "deposit", "amount": "1.00", "currency": "USD", "extra": 1}),
+            r#"{"kind": "deposit", "amount": "1.00", "currency": "USD", "extra": 1}"#,
             "extra",
         ),
-        (json!({"kind": "deposit", "currency": "USD"}), "body"),
+        (r#"{"kind": "deposit", "currency": "USD"}"#, "amount"),
     ];
     for (body, field) in cases {
-        let reply = server
-            .post("/api/v1/transactions/", &ada.token, body.clone())
-            .await;
+        let json: serde_json::Value = serde_json::from_str(body).expect("valid JSON");
+        let reply = server.post("/api/v1/transactions/", &ada.token, json).await;
         assert_eq!(reply.status, 422, "{body}: {}", reply.text);
-        if field != "body" {
-            reply.assert_invalid(field);
-        }
+        reply.assert_invalid(field);
     }
 
     assert_eq!(server.db.transaction_count().await, 0);
