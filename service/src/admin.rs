@@ -195,7 +195,7 @@ async fn apply(
         ..Default::default()
     };
     entry.insert(&txn).await?;
-    let user = users::get(&txn, target_id).await?;
+    let user = users::reread(&txn, target_id).await?;
 
     txn.commit().await?;
     Ok(user)

@@ -3,8 +3,8 @@
 use entity::user;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tracing::instrument;
 
@@ -261,7 +261,7 @@ pub async fn change_password(
             "is not the current password",
         ));
     }
-    let updated = get(&txn, user.id).await?;
+    let updated = reread(&txn, user.id).await?;
     txn.commit().await?;
 
     tokens.issue(updated.id, updated.token_version)
@@ -293,11 +293,18 @@ pub async fn update_full_name(
 ///
 /// # Errors
 /// [`Error::NotFound`] when there is no such user.
-pub async fn get<C: ConnectionTrait>(db: &C, user_id: i64) -> Result<user::Model> {
-    user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound)
+pub async fn get(db: &DatabaseConnection, user_id: i64) -> Result<user::Model> {
+    let find = || user::Entity::find_by_id(user_id).one(db);
+    database::read(db, find).await?.ok_or(Error::NotFound)
+}
+
+/// One user by id, read inside a transaction that just changed it.
+///
+/// # Errors
+/// [`Error::NotFound`] when there is no such user.
+pub(crate) async fn reread(txn: &DatabaseTransaction, user_id: i64) -> Result<user::Model> {
+    let user = user::Entity::find_by_id(user_id).one(txn).await?;
+    user.ok_or(Error::NotFound)
 }
 
 /// A page of users, newest first, optionally only those whose email or name contains `q`
