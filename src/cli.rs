@@ -182,7 +182,11 @@ impl DatabaseArgs {
             .iter()
             .any(|prefix| self.database_url.starts_with(prefix))
         {
-            return Err("DATABASE_URL must start with sqlite:, postgres:// or mysql://".into());
+            return Err(
+                "DATABASE_URL must start with sqlite:, postgres:// (or postgresql://), \
+                        mysql:// or mariadb://"
+                    .into(),
+            );
         }
         Ok(DatabaseSettings {
             url: self.database_url.replacen("mariadb://", "mysql://", 1),

@@ -33,7 +33,11 @@ async fn print_status(db: &DatabaseConnection) -> Result<()> {
 }
 
 pub async fn users(args: &DatabaseArgs, command: UsersCommand) -> Result<()> {
-    let (db, _) = connect(args).await?;
+    let (db, settings) = connect(args).await?;
+    // An operator may create the first admin before the server ever started.
+    database::migrate(&db, &settings, MigrationAction::Up)
+        .await
+        .context("cannot apply migrations")?;
 
     let outcome = match command {
         UsersCommand::CreateAdmin { email, hashing } => {

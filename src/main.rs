@@ -17,7 +17,10 @@ async fn main() -> ExitCode {
     // A missing .env is normal; the real environment and flags still apply.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    init_logging();
+    if let Err(message) = init_logging() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
 
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(*args).await,
@@ -35,10 +38,15 @@ async fn main() -> ExitCode {
 }
 
 /// One line per event on standard output, at `RUST_LOG` (default `info`).
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logging() -> Result<(), String> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) => EnvFilter::try_new(&directives)
+            .map_err(|e| format!("RUST_LOG={directives:?} is not a valid log filter: {e}"))?,
+        Err(_) => EnvFilter::new("info"),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stdout().is_terminal())
         .init();
+    Ok(())
 }

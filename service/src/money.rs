@@ -147,8 +147,9 @@ impl Currencies {
             .filter(|entry| !entry.is_empty())
         {
             let currency = parse_currency(entry)?;
-            if by_code.insert(currency.code.clone(), currency).is_some() {
-                return Err(format!("currency {entry:?} is listed twice"));
+            let code = currency.code.clone();
+            if by_code.insert(code.clone(), currency).is_some() {
+                return Err(format!("currency {code} is listed twice"));
             }
         }
         if by_code.is_empty() {

@@ -158,6 +158,8 @@ async fn bad_settings_stop_the_start_with_a_message() {
         ("TALLY_CURRENCIES", "usd:2", "upper-case"),
         ("TALLY_BIND", "not an address", "invalid"),
         ("TALLY_DB_MAX_CONNECTIONS", "0", "invalid"),
+        ("RUST_LOG", "foo=notalevel", "RUST_LOG"),
+        ("DATABASE_URL", "nonsense://x", "DATABASE_URL"),
     ] {
         let output = tally_command(&db, workdir.path())
             .arg("serve")
@@ -244,4 +246,22 @@ async fn migrate_fresh_empties_a_database_that_holds_journal_rows() {
     assert_eq!(server.db.query_i64("SELECT COUNT(*) FROM users").await, 0);
     assert_eq!(server.db.transaction_count().await, 0);
     assert_eq!(server.register("ada@example.com").await.status, 201);
+}
+
+#[tokio::test]
+async fn the_first_admin_can_be_created_before_the_server_ever_ran() {
+    let db = TestDb::fresh().await;
+    let workdir = tempfile::tempdir().expect("dir");
+
+    let created = tally_command(&db, workdir.path())
+        .args(["users", "create-admin", "--email", "first@example.com"])
+        .env("TALLY_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .expect("run tally");
+
+    assert!(created.status.success(), "{}", stderr(&created));
+    let admins = db
+        .query_i64("SELECT COUNT(*) FROM users WHERE is_admin = true")
+        .await;
+    assert_eq!(admins, 1);
 }
