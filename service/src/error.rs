@@ -47,6 +47,17 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Whether the whole transaction that failed may simply run again (see
+    /// [`is_retryable_conflict`]).
+    pub fn is_retryable_conflict(&self) -> bool {
+        match self {
+            Self::Internal(cause) => cause
+                .downcast_ref::<DbErr>()
+                .is_some_and(is_retryable_conflict),
+            _ => false,
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid {
             field,

@@ -5,13 +5,13 @@ use entity::{balance, idempotency_key, ledger_entry, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
 use crate::database::{self, begin_write};
-use crate::error::{is_retryable_conflict, is_unique_violation};
+use crate::error::is_unique_violation;
 use crate::money::Money;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::{Error, Result, time};
@@ -121,31 +121,22 @@ pub async fn record(
     {
         return Err(Error::invalid("to_user_id", "cannot transfer to yourself"));
     }
-    let claim = key.map(|key| (key, request_hash(new)));
+    let claim = key.map(|key| Claim {
+        key,
+        request_hash: request_hash(new),
+    });
 
     let mut attempt = 1;
     loop {
-        let outcome = match record_once(db, user_id, new, claim.as_ref()).await {
-            Ok(Attempt::Written(entry)) => return Ok(Recorded::Written(entry)),
-            Ok(Attempt::KeyTaken) => match &claim {
-                Some((key, hash)) => replay(db, user_id, key, hash).await,
-                None => Err(Error::internal(KeyWithoutClaim)),
-            },
-            Err(err) => Err(err),
-        };
-        match outcome {
-            Ok(Some(entry)) => return Ok(Recorded::Replayed(entry)),
+        let last = attempt == CONFLICT_ATTEMPTS;
+        match record_once(db, user_id, new, claim.as_ref()).await {
+            Ok(Some(recorded)) => return Ok(recorded),
             // The key's first user let go of it (its request failed): try to claim it.
-            Ok(None) if attempt < CONFLICT_ATTEMPTS => {}
-            Err(Error::Internal(cause))
-                if attempt < CONFLICT_ATTEMPTS
-                    && cause
-                        .downcast_ref::<DbErr>()
-                        .is_some_and(is_retryable_conflict) =>
-            {
+            Ok(None) if !last => {}
+            Ok(None) => return Err(Error::internal(KeyWithoutClaim)),
+            Err(err) if !last && err.is_retryable_conflict() => {
                 tracing::info!(attempt, "write conflict; running the transaction again");
             }
-            Ok(None) => return Err(Error::internal(KeyWithoutClaim)),
             Err(err) => return Err(err),
         }
         attempt += 1;
@@ -153,27 +144,32 @@ pub async fn record(
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("an idempotency key was reported taken, but no claim of it could be read")]
+#[error("an idempotency key stayed taken, but no finished claim of it could be read")]
 struct KeyWithoutClaim;
 
-enum Attempt {
-    Written(ledger_entry::Model),
-    KeyTaken,
+/// An idempotency key and the digest of the request that wants it.
+struct Claim<'a> {
+    key: &'a IdempotencyKey,
+    request_hash: String,
 }
 
+/// One try: writes the transaction in one database transaction, or, when another request
+/// holds the key, answers that request's result. `None` when the key was held but its
+/// claim is gone by the time it is read.
 async fn record_once(
     db: &DatabaseConnection,
     user_id: i64,
     new: &NewTransaction,
-    claim: Option<&(&IdempotencyKey, String)>,
-) -> Result<Attempt> {
+    claim: Option<&Claim<'_>>,
+) -> Result<Option<Recorded>> {
     let txn = begin_write(db).await?;
     // Claimed first: a concurrent request with the same key waits here for this one to
     // finish, then replays its result instead of moving money a second time.
-    if let Some((key, hash)) = claim
-        && !claim_key(&txn, user_id, key, hash).await?
+    if let Some(claim) = claim
+        && !claim_key(&txn, user_id, claim).await?
     {
-        return Ok(Attempt::KeyTaken);
+        drop(txn);
+        return Ok(replay(db, user_id, claim).await?.map(Recorded::Replayed));
     }
     let now = time::now();
 
@@ -188,29 +184,24 @@ async fn record_once(
         }
         Movement::Transfer { to_user_id } => transfer(&txn, user_id, to_user_id, new, now).await?,
     };
-    if let Some((key, _)) = claim {
-        link_key(&txn, user_id, key, entry.id).await?;
+    if let Some(claim) = claim {
+        link_key(&txn, user_id, claim.key, entry.id).await?;
     }
 
     txn.commit().await?;
-    Ok(Attempt::Written(entry))
+    Ok(Some(Recorded::Written(entry)))
 }
 
-/// Claims `key` for this request; false if someone claimed it first.
-async fn claim_key(
-    txn: &DatabaseTransaction,
-    user_id: i64,
-    key: &IdempotencyKey,
-    request_hash: &str,
-) -> Result<bool> {
-    let claim = idempotency_key::ActiveModel {
+/// Claims the key for this request; false if someone claimed it first.
+async fn claim_key(txn: &DatabaseTransaction, user_id: i64, claim: &Claim<'_>) -> Result<bool> {
+    let row = idempotency_key::ActiveModel {
         user_id: Set(user_id),
-        idempotency_key: Set(key.0.clone()),
-        request_hash: Set(request_hash.to_owned()),
+        idempotency_key: Set(claim.key.0.clone()),
+        request_hash: Set(claim.request_hash.clone()),
         transaction_id: Set(None),
         created_at: Set(time::now()),
     };
-    match idempotency_key::Entity::insert(claim)
+    match idempotency_key::Entity::insert(row)
         .exec_without_returning(txn)
         .await
     {
@@ -242,14 +233,13 @@ async fn link_key(
 async fn replay(
     db: &DatabaseConnection,
     user_id: i64,
-    key: &IdempotencyKey,
-    request_hash: &str,
+    claim: &Claim<'_>,
 ) -> Result<Option<ledger_entry::Model>> {
-    let find = || idempotency_key::Entity::find_by_id((user_id, key.0.clone())).one(db);
+    let find = || idempotency_key::Entity::find_by_id((user_id, claim.key.0.clone())).one(db);
     let Some(claimed) = database::read(db, find).await? else {
         return Ok(None);
     };
-    if claimed.request_hash != request_hash {
+    if claimed.request_hash != claim.request_hash {
         return Err(Error::IdempotencyConflict);
     }
     let transaction_id = claimed
