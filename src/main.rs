@@ -31,7 +31,7 @@ async fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             ExitCode::FAILURE
         }
     }
@@ -49,4 +49,22 @@ fn init_logging() -> Result<(), String> {
         .with_ansi(std::io::stdout().is_terminal())
         .init();
     Ok(())
+}
+
+/// The error and its causes on one line, leaving out a cause that only repeats the text
+/// of the one before (database errors often wrap their driver's message that way).
+fn describe(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    let mut previous = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !previous.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        previous = text;
+    }
+    line
 }

@@ -59,14 +59,21 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .sqlx_logging(false);
 
     let busy_timeout = settings.statement_timeout;
+    // `sqlite://tally.db` creates the file as `?mode=rwc` does; a mode the URL names wins.
+    let create_if_missing = !settings.url.contains("mode=");
     options.map_sqlx_sqlite_opts(move |sqlite| {
         // WAL lets readers go on while one writer writes; the busy timeout makes a writer
         // wait its turn instead of failing with "database is locked".
-        sqlite
+        let sqlite = sqlite
             .busy_timeout(busy_timeout)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .foreign_keys(true)
+            .foreign_keys(true);
+        if create_if_missing {
+            sqlite.create_if_missing(true)
+        } else {
+            sqlite
+        }
     });
 
     let limit = settings.statement_timeout;
