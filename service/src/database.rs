@@ -2,16 +2,19 @@
 //! services use.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::{self, Executor};
 
-use crate::error::is_broken_connection;
+use crate::error::{is_broken_connection, is_busy};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
+
+/// How long start-up keeps trying to open a SQLite file another instance is setting up.
+const SQLITE_OPEN_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How long a ping may take before the database counts as unavailable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -92,7 +95,17 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         })
     });
 
-    Database::connect(options).await
+    // Instances opening a new SQLite file at the same moment race to switch it to WAL,
+    // which takes a lock SQLite does not wait for; the loser simply opens it again.
+    let give_up_at = Instant::now() + settings.acquire_timeout.max(SQLITE_OPEN_PATIENCE);
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err) if is_busy(&err) && Instant::now() < give_up_at => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// Runs a read, repeating it when the connection it ran on turned out to be dead.

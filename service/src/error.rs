@@ -105,6 +105,18 @@ pub fn is_broken_connection(err: &DbErr) -> bool {
     }
 }
 
+/// True when SQLite refused because another connection held a lock it would not wait for.
+pub fn is_busy(err: &DbErr) -> bool {
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(database_code(e).as_deref(), Some("5" | "517" | "261"))
+        }
+        _ => false,
+    }
+}
+
 /// True for the errors after which a whole transaction may safely run again: the database
 /// chose it as a deadlock victim, could not serialise it, or (MySQL's 1205) gave up waiting
 /// for a lock. In the last case MySQL undoes only the statement, but the caller drops the
