@@ -34,15 +34,16 @@ async fn print_status(db: &DatabaseConnection) -> Result<()> {
 
 pub async fn users(args: &DatabaseArgs, command: UsersCommand) -> Result<()> {
     let (db, settings) = connect(args).await?;
-    // An operator may create the first admin before the server ever started.
-    database::migrate(&db, &settings, MigrationAction::Up)
-        .await
-        .context("cannot apply migrations")?;
 
     let outcome = match command {
         UsersCommand::CreateAdmin { email, hashing } => {
             let passwords = Passwords::new(hashing.cost()).map_err(anyhow::Error::msg)?;
-            users::register(&db, &passwords, new_admin(&email)?).await
+            let new = new_admin(&email)?;
+            // The first admin may come before the server ever ran and made the schema.
+            database::migrate(&db, &settings, MigrationAction::Up)
+                .await
+                .context("cannot apply migrations")?;
+            users::register(&db, &passwords, new).await
         }
         UsersCommand::Promote { id } => admin::set_admin(&db, Actor::Operator, id, true).await,
         UsersCommand::Demote { id } => admin::set_admin(&db, Actor::Operator, id, false).await,

@@ -102,6 +102,29 @@ pub struct NotFound(#[to_schema] pub Problem);
 )]
 pub struct Invalid(#[to_schema] pub Problem);
 
+/// The refusals of a request body before anything else is looked at.
+#[derive(IntoResponses)]
+pub enum BodyErrors {
+    /// `malformed_json`: the body is not well-formed JSON.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Malformed(#[to_schema] Problem),
+    /// `payload_too_large`: the body is over the limit (64 KiB by default).
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// `unsupported_media_type`: the body is not JSON.
+    #[response(status = 415, content_type = "application/problem+json")]
+    NotJson(Problem),
+}
+
+/// `503 service_unavailable`, for routes that answer without a token.
+#[derive(IntoResponses)]
+#[response(
+    status = 503,
+    description = "`service_unavailable`: the database could not be reached in time",
+    content_type = "application/problem+json"
+)]
+pub struct Unavailable(#[to_schema] pub Problem);
+
 /// `/openapi.json` and the Swagger UI at `/docs`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     // No outside validator: the page must not send the document's address anywhere.

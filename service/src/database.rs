@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::{self, Executor};
-
-use crate::error::{is_broken_connection, is_busy};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
+
+use crate::error::{is_broken_connection, is_busy};
 
 /// How long start-up keeps trying to open a SQLite file another instance is setting up.
 const SQLITE_OPEN_PATIENCE: Duration = Duration::from_secs(5);
@@ -60,7 +60,23 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .test_before_acquire_if_idle_for(CHECK_AFTER_IDLE)
         .statement_timeout(settings.statement_timeout)
         .sqlx_logging(false);
+    set_sqlite_options(&mut options, settings);
+    set_mysql_session_limits(&mut options, settings.statement_timeout);
 
+    // Instances opening a new SQLite file at the same moment race to switch it to WAL,
+    // which takes a lock SQLite does not wait for; the loser simply opens it again.
+    let give_up_at = Instant::now() + settings.acquire_timeout.max(SQLITE_OPEN_PATIENCE);
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err) if is_busy(&err) && Instant::now() < give_up_at => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+fn set_sqlite_options(options: &mut ConnectOptions, settings: &DatabaseSettings) {
     let busy_timeout = settings.statement_timeout;
     // `sqlite://tally.db` creates the file as `?mode=rwc` does; a mode the URL names wins.
     let create_if_missing = !settings.url.contains("mode=");
@@ -78,11 +94,18 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             sqlite
         }
     });
+}
 
-    let limit = settings.statement_timeout;
+/// Bounds each MySQL/MariaDB statement, and each wait for a row lock, on every new session.
+fn set_mysql_session_limits(options: &mut ConnectOptions, limit: Duration) {
+    // InnoDB counts whole seconds and waits 50 s by default; a wait longer than the
+    // statement limit would only end in the same refusal later.
+    let lock_wait_secs = limit.as_secs().max(1);
     options.map_sqlx_mysql_pool_opts(move |pool| {
         pool.after_connect(move |conn, _meta| {
             Box::pin(async move {
+                let lock_wait = format!("SET SESSION innodb_lock_wait_timeout = {lock_wait_secs}");
+                conn.execute(sqlx::AssertSqlSafe(lock_wait)).await?;
                 // MariaDB counts seconds in max_statement_time; MySQL has only
                 // max_execution_time, in milliseconds, for reads.
                 let mariadb = format!("SET SESSION max_statement_time = {}", limit.as_secs_f64());
@@ -94,18 +117,6 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             })
         })
     });
-
-    // Instances opening a new SQLite file at the same moment race to switch it to WAL,
-    // which takes a lock SQLite does not wait for; the loser simply opens it again.
-    let give_up_at = Instant::now() + settings.acquire_timeout.max(SQLITE_OPEN_PATIENCE);
-    loop {
-        match Database::connect(options.clone()).await {
-            Err(err) if is_busy(&err) && Instant::now() < give_up_at => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            outcome => return outcome,
-        }
-    }
 }
 
 /// Runs a read, repeating it when the connection it ran on turned out to be dead.

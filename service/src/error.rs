@@ -118,9 +118,7 @@ pub fn is_busy(err: &DbErr) -> bool {
 }
 
 /// True for the errors after which a whole transaction may safely run again: the database
-/// chose it as a deadlock victim, could not serialise it, or (MySQL's 1205) gave up waiting
-/// for a lock. In the last case MySQL undoes only the statement, but the caller drops the
-/// transaction uncommitted, so nothing of the first attempt remains either way.
+/// chose it as a deadlock victim or could not serialise it, and rolled it back.
 pub fn is_retryable_conflict(err: &DbErr) -> bool {
     let code = match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
@@ -128,7 +126,7 @@ pub fn is_retryable_conflict(err: &DbErr) -> bool {
         }
         _ => None,
     };
-    matches!(code.as_deref(), Some("40001" | "40P01" | "1213" | "1205"))
+    matches!(code.as_deref(), Some("40001" | "40P01" | "1213"))
 }
 
 /// Whether the error is a violation of any unique index or primary key.
@@ -182,6 +180,8 @@ fn is_timeout_or_busy_code(code: &str) -> bool {
         "57014" | "55P03"
         // MariaDB: max_statement_time exceeded; MySQL: max_execution_time exceeded.
         | "1969" | "3024"
+        // MySQL/MariaDB: gave up waiting for a row lock.
+        | "1205"
         // SQLite: busy or locked past the busy timeout (primary and extended codes).
         | "5" | "6" | "261" | "517" | "262"
     )

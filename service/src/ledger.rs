@@ -168,7 +168,7 @@ async fn record_once(
     if let Some(claim) = claim
         && !claim_key(&txn, user_id, claim).await?
     {
-        drop(txn);
+        txn.rollback().await?;
         return Ok(replay(db, user_id, claim).await?.map(Recorded::Replayed));
     }
     let now = time::now();
@@ -193,6 +193,9 @@ async fn record_once(
 }
 
 /// Claims the key for this request; false if someone claimed it first.
+///
+/// Known shortcoming: claims are kept forever. Nothing removes old keys yet; a clean-up
+/// of keys older than some retention period belongs here when the table grows.
 async fn claim_key(txn: &DatabaseTransaction, user_id: i64, claim: &Claim<'_>) -> Result<bool> {
     let row = idempotency_key::ActiveModel {
         user_id: Set(user_id),

@@ -30,6 +30,7 @@ impl Default for ThrottleSettings {
     }
 }
 
+/// Counts login attempts per email address and refuses them past the limit.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
     settings: ThrottleSettings,
@@ -44,6 +45,7 @@ struct Attempts {
 }
 
 impl LoginThrottle {
+    /// A throttle that has seen no attempts yet.
     pub fn new(settings: ThrottleSettings) -> Self {
         Self {
             settings,
@@ -100,14 +102,20 @@ impl LoginThrottle {
             return;
         }
         by_email.retain(|_, attempts| !self.expired(attempts, now));
-        if by_email.len() >= MAX_TRACKED {
-            let oldest = by_email
+        if by_email.len() < MAX_TRACKED {
+            return;
+        }
+        // Forget the oldest address that is not locked out: dropping a lockout would let a
+        // flood of made-up addresses free the very address it protects.
+        let oldest = |locked: bool| {
+            by_email
                 .iter()
-                .min_by_key(|(_, a)| a.first_at)
-                .map(|(e, _)| e.clone());
-            if let Some(oldest) = oldest {
-                by_email.remove(&oldest);
-            }
+                .filter(|(_, attempts)| attempts.locked_until.is_some() == locked)
+                .min_by_key(|(_, attempts)| attempts.first_at)
+                .map(|(email, _)| email.clone())
+        };
+        if let Some(email) = oldest(false).or_else(|| oldest(true)) {
+            by_email.remove(&email);
         }
     }
 
@@ -162,6 +170,23 @@ mod tests {
         assert!(throttle.attempt("ada@example.com").is_ok());
 
         assert!(throttle.attempt("ada@example.com").is_ok());
+    }
+
+    #[test]
+    fn a_full_map_forgets_an_unlocked_address_before_a_locked_one() {
+        let throttle = throttle(2);
+        for _ in 0..2 {
+            assert!(throttle.attempt("victim@example.com").is_ok());
+        }
+
+        for n in 0..MAX_TRACKED + 10 {
+            let _ = throttle.attempt(&format!("made-up{n}@example.com"));
+        }
+
+        assert!(
+            throttle.attempt("victim@example.com").is_err(),
+            "the lockout was dropped"
+        );
     }
 
     #[test]

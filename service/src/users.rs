@@ -135,18 +135,20 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> Result<(user::Model, IssuedToken)> {
-    // Only an address that could belong to an account is counted: no other can ever log
-    // in, and made-up text must not fill the throttle's memory.
     let email = Email::parse(email).ok();
+    let user = match &email {
+        Some(email) => find_by_email(db, email).await?,
+        None => None,
+    };
+
+    // Counted once the lookup answered, so a database outage costs no one an attempt. Only
+    // an address that could belong to an account is counted: no other can ever log in,
+    // and made-up text must not fill the throttle's memory.
     if let Some(email) = &email {
         throttle
             .attempt(email.as_str())
             .map_err(|retry_after| Error::RateLimited { retry_after })?;
     }
-    let user = match &email {
-        Some(email) => find_by_email(db, email).await?,
-        None => None,
-    };
 
     // Verified even for an unknown email (against a dummy hash), so both take as long.
     let stored_hash = user.as_ref().map(|user| user.password_hash.as_str());

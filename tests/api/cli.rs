@@ -236,9 +236,10 @@ async fn migrate_fresh_empties_a_database_that_holds_journal_rows() {
     let transfer = serde_json::json!({
         "kind": "transfer", "amount": "1.00", "currency": "USD", "to_user_id": bob.id,
     });
-    server
+    let sent = server
         .post("/api/v1/transactions/", &ada.token, transfer)
         .await;
+    assert_eq!(sent.status, 201, "{}", sent.text);
 
     let fresh = tally(&server, &["migrate", "fresh"], &[]);
 
@@ -264,4 +265,20 @@ async fn the_first_admin_can_be_created_before_the_server_ever_ran() {
         .query_i64("SELECT COUNT(*) FROM users WHERE is_admin = true")
         .await;
     assert_eq!(admins, 1);
+}
+
+#[tokio::test]
+async fn a_sqlite_url_without_a_mode_creates_its_file() {
+    let db = TestDb::fresh().await;
+    let workdir = tempfile::tempdir().expect("dir");
+    let file = workdir.path().join("plain.db");
+
+    let status = tally_command(&db, workdir.path())
+        .args(["migrate", "status"])
+        .env("DATABASE_URL", format!("sqlite://{}", file.display()))
+        .output()
+        .expect("run tally");
+
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(file.exists());
 }

@@ -202,7 +202,7 @@ async fn a_database_too_busy_to_hand_out_a_connection_is_503_never_a_pass() {
     );
     match stuck.status {
         201 => assert_eq!((rows, balance.as_deref()), (1, Some("1.00"))),
-        503 => assert_eq!(rows, 0, "{balance:?}"),
+        503 => assert_eq!((rows, balance.as_deref()), (0, None)),
         other => panic!("the waiting deposit answered {other}: {}", stuck.text),
     }
 }
@@ -223,5 +223,38 @@ async fn a_user_load_that_times_out_on_a_database_server_is_503() {
     let after = server.get("/api/v1/users/me", &ada.token).await;
 
     reply.assert_problem(503, "service_unavailable");
+    assert_eq!(after.status, 200, "{}", after.text);
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(database_server),
+    ignore = "needs TEST_DATABASE_URL naming PostgreSQL or MariaDB"
+)]
+async fn logins_refused_by_an_outage_do_not_count_toward_the_lockout() {
+    let settings = [
+        ("TALLY_DB_STATEMENT_TIMEOUT_MS", "300"),
+        ("TALLY_LOGIN_MAX_FAILURES", "2"),
+    ];
+    let server = TestServer::spawn_with(TestDb::fresh().await, &settings).await;
+    server.user("ada@example.com").await;
+
+    let blocker = server.db.lock_table("users").await;
+    let mut during = Vec::new();
+    for _ in 0..3 {
+        during.push(
+            server
+                .login("ada@example.com", crate::common::PASSWORD)
+                .await,
+        );
+    }
+    blocker.close().await.expect("release the lock");
+    let after = server
+        .login("ada@example.com", crate::common::PASSWORD)
+        .await;
+
+    for reply in during {
+        reply.assert_problem(503, "service_unavailable");
+    }
     assert_eq!(after.status, 200, "{}", after.text);
 }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Problems, parse_page};
 use crate::AppState;
 use crate::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
-use crate::openapi::{AuthenticatedErrors, Invalid, NotFound};
+use crate::openapi::{AuthenticatedErrors, BodyErrors, Invalid, NotFound};
 use crate::problem::ApiError;
 use crate::views::{AuditEntryView, PageView, UserView};
 
@@ -58,6 +58,7 @@ pub async fn list_users(
     responses(
         (status = 200, description = "The user", body = UserView),
         NotFound,
+        Invalid,
         AuthenticatedErrors,
     )
 )]
@@ -90,6 +91,7 @@ pub struct BanRequest {
         (status = 200, description = "The user, banned", body = UserView),
         NotFound,
         Invalid,
+        BodyErrors,
         AuthenticatedErrors,
     )
 )]
@@ -119,6 +121,7 @@ pub async fn ban(
     responses(
         (status = 200, description = "The user, active again", body = UserView),
         NotFound,
+        Invalid,
         AuthenticatedErrors,
     )
 )]
@@ -141,6 +144,7 @@ pub async fn unban(
     responses(
         (status = 200, description = "The user, now an admin", body = UserView),
         NotFound,
+        Invalid,
         AuthenticatedErrors,
     )
 )]

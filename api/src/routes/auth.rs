@@ -12,7 +12,7 @@ use crate::extract::{
     ApiJson, CurrentUser, has_content_type, is_form_type, is_json_type, parse_form, parse_json,
     read_body,
 };
-use crate::openapi::{AuthenticatedErrors, Invalid};
+use crate::openapi::{AuthenticatedErrors, BodyErrors, Invalid, Unavailable};
 use crate::problem::{ApiError, Problem};
 use crate::views::{TokenView, UserView};
 
@@ -62,6 +62,8 @@ impl RegisterRequest {
         (status = 409, description = "`email_taken`", body = Problem,
          content_type = "application/problem+json"),
         Invalid,
+        BodyErrors,
+        Unavailable,
     )
 )]
 pub async fn register(
@@ -98,22 +100,24 @@ impl FromRequest<AppState> for Credentials {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let headers = request.headers().clone();
-        if has_content_type(&headers, is_json_type) {
-            let body = read_body(request, state).await?;
+        let is_json = has_content_type(request.headers(), is_json_type);
+        let is_form = has_content_type(request.headers(), is_form_type);
+        if !is_json && !is_form {
+            return Err(ApiError::UnsupportedMediaType(
+                "Send JSON `{email, password}` or an OAuth2 password form.".into(),
+            ));
+        }
+
+        let body = read_body(request, state).await?;
+        if is_json {
             let JsonCredentials { email, password } = parse_json(&body)?;
             Ok(Self { email, password })
-        } else if has_content_type(&headers, is_form_type) {
-            let body = read_body(request, state).await?;
+        } else {
             let FormCredentials { username, password } = parse_form(&body)?;
             Ok(Self {
                 email: username,
                 password,
             })
-        } else {
-            Err(ApiError::UnsupportedMediaType(
-                "Send JSON `{email, password}` or an OAuth2 password form.".into(),
-            ))
         }
     }
 }
@@ -134,11 +138,12 @@ impl FromRequest<AppState> for Credentials {
          body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`user_banned`, with `ban_reason`", body = Problem,
          content_type = "application/problem+json"),
-        (status = 415, description = "Neither JSON nor a form", body = Problem,
-         content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many failed logins",
          body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        Invalid,
+        BodyErrors,
+        Unavailable,
     )
 )]
 pub async fn login(

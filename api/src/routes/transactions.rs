@@ -11,7 +11,7 @@ use validator::Validate;
 use super::{Problems, parse_page};
 use crate::AppState;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, IdempotencyKeyHeader};
-use crate::openapi::{AuthenticatedErrors, Invalid};
+use crate::openapi::{AuthenticatedErrors, BodyErrors, Invalid};
 use crate::problem::{ApiError, Problem};
 use crate::views::{BalancesView, PageView, TransactionView};
 
@@ -110,6 +110,7 @@ impl CreateTransactionRequest {
         (status = 409, description = "`insufficient_funds` or `idempotency_conflict`",
          body = Problem, content_type = "application/problem+json"),
         Invalid,
+        BodyErrors,
         AuthenticatedErrors,
     )
 )]
@@ -208,6 +209,7 @@ fn parse_kind(text: &str) -> Result<EntryKind, String> {
         (status = 200, description = "The transaction", body = TransactionView),
         (status = 404, description = "`not_found`, also for another user's transaction",
          body = Problem, content_type = "application/problem+json"),
+        Invalid,
         AuthenticatedErrors,
     )
 )]

@@ -8,7 +8,7 @@ use validator::Validate;
 use super::{Problems, non_blank};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentUser};
-use crate::openapi::{AuthenticatedErrors, Invalid};
+use crate::openapi::{AuthenticatedErrors, BodyErrors, Invalid};
 use crate::problem::{ApiError, Problem};
 use crate::views::{TokenView, UserView};
 
@@ -49,6 +49,7 @@ fn present<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Option<String>>
     responses(
         (status = 200, description = "The caller, updated", body = UserView),
         Invalid,
+        BodyErrors,
         AuthenticatedErrors,
     )
 )]
@@ -88,6 +89,10 @@ pub struct ChangePasswordRequest {
         (status = 200, description = "A new token; all older ones are revoked", body = TokenView),
         (status = 422, description = "`validation_error`, e.g. a wrong `current_password`",
          body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many wrong current passwords",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        BodyErrors,
         AuthenticatedErrors,
     )
 )]
