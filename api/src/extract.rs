@@ -1,8 +1,6 @@
 //! Extractors whose rejections are the API's own problem documents, and the one extractor
 //! that yields the authenticated caller.
 
-use std::collections::HashSet;
-
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
@@ -11,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 
 use service::admin::Actor;
 use service::ledger::IdempotencyKey;
@@ -43,81 +42,86 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// last of two `kind`s silently winning would be a trap in a money API), and no text may
 /// hold a NUL character, which PostgreSQL cannot store.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut checker = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize::<_, WellFormed>(&mut checker).map_err(|err| {
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let StrictValue(document) = serde_path_to_error::deserialize(&mut reader).map_err(|err| {
         match err.inner().classify() {
             serde_json::error::Category::Data => deserialize_problem(err),
             _ => ApiError::MalformedJson(err.into_inner().to_string()),
         }
     })?;
-
-    let document: serde_json::Value =
-        serde_json::from_slice(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    reader
+        .end()
+        .map_err(|err| ApiError::MalformedJson(err.to_string()))?;
     if !document.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
     serde_path_to_error::deserialize(document).map_err(deserialize_problem)
 }
 
-/// Accepts any JSON value whose objects have no key twice and whose strings hold no NUL.
-struct WellFormed;
+/// A JSON value whose objects have no key twice and whose strings hold no NUL, read in
+/// the same single pass that checks the syntax.
+struct StrictValue(Value);
 
-impl<'de> serde::Deserialize<'de> for WellFormed {
+impl<'de> serde::Deserialize<'de> for StrictValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(WellFormedVisitor)
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
     }
 }
 
-struct WellFormedVisitor;
+struct StrictVisitor;
 
-impl<'de> Visitor<'de> for WellFormedVisitor {
-    type Value = WellFormed;
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<WellFormed, E> {
-        Ok(WellFormed)
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<WellFormed, E> {
-        Ok(WellFormed)
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<WellFormed, E> {
-        Ok(WellFormed)
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<WellFormed, E> {
-        Ok(WellFormed)
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::from(value))
     }
 
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<WellFormed, E> {
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Value, E> {
         if text.contains('\0') {
             return Err(E::custom(NUL_MESSAGE));
         }
-        Ok(WellFormed)
+        Ok(Value::String(text.to_owned()))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<WellFormed, E> {
-        Ok(WellFormed)
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<WellFormed, A::Error> {
-        while items.next_element::<WellFormed>()?.is_some() {}
-        Ok(WellFormed)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+        let mut array = Vec::new();
+        while let Some(StrictValue(item)) = items.next_element()? {
+            array.push(item);
+        }
+        Ok(Value::Array(array))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<WellFormed, A::Error> {
-        let mut seen = HashSet::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
         while let Some(key) = entries.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+            if object.contains_key(&key) {
                 return Err(de::Error::custom(format!("duplicate field `{key}`")));
             }
-            entries.next_value::<WellFormed>()?;
+            let StrictValue(value) = entries.next_value()?;
+            object.insert(key, value);
         }
-        Ok(WellFormed)
+        Ok(Value::Object(object))
     }
 }
 

@@ -1,15 +1,14 @@
 //! What administrators (and operators at the command line) may do to accounts.
 
 use entity::{audit_entry, user};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
 };
 use tracing::instrument;
 
-use crate::database::{self, begin_write};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::database::begin_write;
+use crate::page::{self, Cursor, Page, PageRequest};
 use crate::{Error, Result, time, users};
 
 /// Who asks for an administrative change.
@@ -67,10 +66,7 @@ pub async fn ban(
         .col_expr(user::Column::IsActive, Expr::value(false))
         .col_expr(user::Column::BanReason, Expr::value(reason))
         .col_expr(user::Column::BannedAt, Expr::value(now))
-        .col_expr(
-            user::Column::TokenVersion,
-            Expr::col(user::Column::TokenVersion).add(1),
-        )
+        .col_expr(user::Column::TokenVersion, users::next_token_version())
         .col_expr(user::Column::UpdatedAt, Expr::value(now));
     apply(
         db,
@@ -213,20 +209,14 @@ pub async fn audit_log(
 ) -> Result<Page<audit_entry::Model>> {
     actor.require_admin()?;
 
-    let mut query = audit_entry::Entity::find()
-        .order_by_desc(audit_entry::Column::CreatedAt)
-        .order_by_desc(audit_entry::Column::Id)
-        .limit(page.limit + 1);
+    let mut query = audit_entry::Entity::find();
     if let Some(target) = target_user_id {
         query = query.filter(audit_entry::Column::TargetUserId.eq(target));
     }
-    if let Some(after) = page.after {
-        let (created_at, id) = (audit_entry::Column::CreatedAt, audit_entry::Column::Id);
-        query = query.filter(after.rows_after(created_at, id));
-    }
 
-    let rows = database::read(db, || query.clone().all(db)).await?;
-    Ok(Page::from_rows(rows, page.limit, |row| {
-        Cursor::after(row.created_at, row.id)
-    }))
+    let columns = (audit_entry::Column::CreatedAt, audit_entry::Column::Id);
+    page::newest_first(db, query, columns, page, |entry| {
+        Cursor::after(entry.created_at, entry.id)
+    })
+    .await
 }

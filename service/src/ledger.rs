@@ -13,7 +13,7 @@ use tracing::instrument;
 use crate::database::{self, begin_write};
 use crate::error::is_unique_violation;
 use crate::money::Money;
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{self, Cursor, Page, PageRequest};
 use crate::{Error, Result, time};
 
 /// How often a write transaction that the database rolled back as a deadlock victim is run
@@ -391,27 +391,19 @@ pub async fn history(
     filter: &HistoryFilter,
     page: PageRequest,
 ) -> Result<Page<ledger_entry::Model>> {
-    let mut query = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::UserId.eq(user_id))
-        .order_by_desc(ledger_entry::Column::CreatedAt)
-        .order_by_desc(ledger_entry::Column::Id)
-        .limit(page.limit + 1);
-
+    let mut query = ledger_entry::Entity::find().filter(ledger_entry::Column::UserId.eq(user_id));
     if let Some(kind) = filter.kind {
         query = query.filter(ledger_entry::Column::Kind.eq(kind.as_str()));
     }
     if let Some(currency) = &filter.currency {
         query = query.filter(ledger_entry::Column::Currency.eq(currency.as_str()));
     }
-    if let Some(after) = page.after {
-        let columns = (ledger_entry::Column::CreatedAt, ledger_entry::Column::Id);
-        query = query.filter(after.rows_after(columns.0, columns.1));
-    }
 
-    let rows = database::read(db, || query.clone().all(db)).await?;
-    Ok(Page::from_rows(rows, page.limit, |row| {
+    let columns = (ledger_entry::Column::CreatedAt, ledger_entry::Column::Id);
+    page::newest_first(db, query, columns, page, |row| {
         Cursor::after(row.created_at, row.id)
-    }))
+    })
+    .await
 }
 
 /// One of the user's transactions.

@@ -3,7 +3,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+
+use crate::{Result, database};
 
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
@@ -90,6 +95,31 @@ impl Default for PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<Cursor>,
+}
+
+/// Reads one page of `query`, newest first by `(created_at, id)`: the order, the keyset
+/// condition and the one extra row that tells whether another page follows live here,
+/// once, for every list.
+///
+/// # Errors
+/// Only database failures.
+pub async fn newest_first<E: EntityTrait>(
+    db: &DatabaseConnection,
+    query: Select<E>,
+    (created_at, id): (E::Column, E::Column),
+    page: PageRequest,
+    position: impl Fn(&E::Model) -> Cursor,
+) -> Result<Page<E::Model>> {
+    let mut query = query
+        .order_by_desc(created_at)
+        .order_by_desc(id)
+        .limit(page.limit + 1);
+    if let Some(after) = page.after {
+        query = query.filter(after.rows_after(created_at, id));
+    }
+
+    let rows = database::read(db, || query.clone().all(db)).await?;
+    Ok(Page::from_rows(rows, page.limit, position))
 }
 
 impl<T> Page<T> {

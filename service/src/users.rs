@@ -4,12 +4,12 @@ use entity::user;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    DbErr, EntityTrait, QueryFilter,
 };
 use tracing::instrument;
 
 use crate::error::violates_unique;
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{self, Cursor, Page, PageRequest};
 use crate::passwords::Passwords;
 use crate::throttle::LoginThrottle;
 use crate::tokens::{IssuedToken, TokenSubject, Tokens};
@@ -145,9 +145,7 @@ pub async fn login(
     // an address that could belong to an account is counted: no other can ever log in,
     // and made-up text must not fill the throttle's memory.
     if let Some(email) = &email {
-        throttle
-            .attempt(email.as_str())
-            .map_err(|retry_after| Error::RateLimited { retry_after })?;
+        count_attempt(throttle, email.as_str())?;
     }
 
     // Verified even for an unknown email (against a dummy hash), so both take as long.
@@ -158,11 +156,7 @@ pub async fn login(
         _ => return Err(Error::InvalidCredentials),
     };
     throttle.succeeded(&user.email);
-    if !user.is_active {
-        return Err(Error::UserBanned {
-            reason: user.ban_reason,
-        });
-    }
+    let user = refuse_if_banned(user)?;
 
     let token = tokens.issue(user.id, user.token_version)?;
     Ok((user, token))
@@ -181,15 +175,35 @@ pub async fn authenticate(db: &DatabaseConnection, subject: TokenSubject) -> Res
     let load = || user::Entity::find_by_id(subject.user_id).one(db);
     let user = database::read(db, load).await?.ok_or(Error::UserNotFound)?;
 
-    if !user.is_active {
-        return Err(Error::UserBanned {
-            reason: user.ban_reason,
-        });
-    }
+    let user = refuse_if_banned(user)?;
     if subject.token_version < user.token_version {
         return Err(Error::TokenRevoked);
     }
     Ok(user)
+}
+
+/// The new token version that ends every token issued so far: each token carries the
+/// version it was issued at, and one below the user's is refused.
+pub(crate) fn next_token_version() -> Expr {
+    Expr::col(user::Column::TokenVersion).add(1)
+}
+
+/// Counts a login attempt for `email`, or refuses it while the address is locked out.
+fn count_attempt(throttle: &LoginThrottle, email: &str) -> Result<()> {
+    throttle
+        .attempt(email)
+        .map_err(|retry_after| Error::RateLimited { retry_after })
+}
+
+/// The caller may go on only while not banned.
+fn refuse_if_banned(user: user::Model) -> Result<user::Model> {
+    if user.is_active {
+        Ok(user)
+    } else {
+        Err(Error::UserBanned {
+            reason: user.ban_reason,
+        })
+    }
 }
 
 /// Ends every token issued to the user so far, on every instance at once: each token
@@ -200,10 +214,7 @@ pub async fn authenticate(db: &DatabaseConnection, subject: TokenSubject) -> Res
 #[instrument(skip_all, fields(user_id = user_id))]
 pub async fn revoke_tokens(db: &DatabaseConnection, user_id: i64) -> Result<()> {
     let revoked = user::Entity::update_many()
-        .col_expr(
-            user::Column::TokenVersion,
-            Expr::col(user::Column::TokenVersion).add(1),
-        )
+        .col_expr(user::Column::TokenVersion, next_token_version())
         .col_expr(user::Column::UpdatedAt, Expr::value(time::now()))
         .filter(user::Column::Id.eq(user_id))
         .exec(db)
@@ -230,15 +241,11 @@ pub async fn change_password(
     current: &str,
     new: Password,
 ) -> Result<IssuedToken> {
+    let wrong_current = || Error::invalid("current_password", "is not the current password");
     // Guessing the current password here counts like guessing it at login.
-    throttle
-        .attempt(&user.email)
-        .map_err(|retry_after| Error::RateLimited { retry_after })?;
+    count_attempt(throttle, &user.email)?;
     if !passwords.verify(current, Some(&user.password_hash)).await? {
-        return Err(Error::invalid(
-            "current_password",
-            "is not the current password",
-        ));
+        return Err(wrong_current());
     }
     throttle.succeeded(&user.email);
     let password_hash = passwords.hash(new.expose()).await?;
@@ -246,10 +253,7 @@ pub async fn change_password(
     let txn = database::begin_write(db).await?;
     let changed = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
-        .col_expr(
-            user::Column::TokenVersion,
-            Expr::col(user::Column::TokenVersion).add(1),
-        )
+        .col_expr(user::Column::TokenVersion, next_token_version())
         .col_expr(user::Column::UpdatedAt, Expr::value(time::now()))
         .filter(user::Column::Id.eq(user.id))
         // Only if the password checked above is still the current one: of two changes
@@ -258,10 +262,7 @@ pub async fn change_password(
         .exec(&txn)
         .await?;
     if changed.rows_affected == 0 {
-        return Err(Error::invalid(
-            "current_password",
-            "is not the current password",
-        ));
+        return Err(wrong_current());
     }
     let updated = reread(&txn, user.id).await?;
     txn.commit().await?;
@@ -319,14 +320,7 @@ pub async fn list(
     page: PageRequest,
     q: Option<&str>,
 ) -> Result<Page<user::Model>> {
-    let mut query = user::Entity::find()
-        .order_by_desc(user::Column::CreatedAt)
-        .order_by_desc(user::Column::Id)
-        .limit(page.limit + 1);
-
-    if let Some(after) = page.after {
-        query = query.filter(after.rows_after(user::Column::CreatedAt, user::Column::Id));
-    }
+    let mut query = user::Entity::find();
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = LikeExpr::new(format!("%{}%", escape_like(&q.to_lowercase()))).escape('\\');
         let name = Expr::expr(Func::lower(Expr::col(user::Column::FullName)));
@@ -337,10 +331,11 @@ pub async fn list(
         );
     }
 
-    let rows = database::read(db, || query.clone().all(db)).await?;
-    Ok(Page::from_rows(rows, page.limit, |user| {
+    let columns = (user::Column::CreatedAt, user::Column::Id);
+    page::newest_first(db, query, columns, page, |user| {
         Cursor::after(user.created_at, user.id)
-    }))
+    })
+    .await
 }
 
 async fn find_by_email(db: &DatabaseConnection, email: &Email) -> Result<Option<user::Model>> {
